@@ -1,0 +1,35 @@
+# Two commands do all set-up: `make review FILE=…` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: review explain test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## make review FILE=path/to/file.py [ARGS="--lines 10-40 --mode debate"]
+review: $(STAMP)
+	@test -n "$(FILE)" || { echo 'usage: make review FILE=path/to/file.py [ARGS="--lines 10-40"]' >&2; exit 2; }
+	$(BIN)/fusion-ls review "$(FILE)" $(ARGS)
+
+## make explain FILE=path/to/file.py ARGS="--lines 10-40"
+explain: $(STAMP)
+	@test -n "$(FILE)" || { echo 'usage: make explain FILE=path/to/file.py ARGS="--lines 10-40"' >&2; exit 2; }
+	$(BIN)/fusion-ls explain "$(FILE)" $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy fusion_ls
+
+## The whole suite: lint, types, every test.
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,238 @@
+"""The terminal adapter: argv → engine calls → text or JSON, with exit codes a script can use.
+
+0  ran (with or without findings)
+1  findings at or above --fail-on
+2  usage or configuration error
+3  no model answered
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncGenerator, Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .config import describe_settings, load_settings, trust_file, trusted_files, untrust_file
+from .engine import CodeRequest, Engine
+from .errors import ConfigError, FusionError, UsageError
+from .events import Event, ExplanationFinished, Progress, ReviewFinished
+from .findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
+from .providers import make_http_client
+from .report import exit_code, render_explanation, render_review
+from .settings import Settings
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_MODEL = 0, 1, 2, 3
+
+
+def _line_range(text: str) -> LineRange:
+    """`12-40` or `12` → LineRange; argparse shows the ValueError's message."""
+    start, _, end = text.partition("-")
+    try:
+        first = int(start)
+        return LineRange(start=first, end=int(end) if end else first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a line range like 12-40 (1-based, inclusive)"
+        ) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fusion-ls",
+        description="Review and explain code with several LLMs at once, and fuse their answers.",
+        epilog="Exit codes: 0 ran, 1 findings at or above --fail-on, 2 usage or configuration "
+        "error, 3 no model answered.",
+    )
+    parser.add_argument("--version", action="version", version=f"fusion-ls {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def code_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("file", metavar="FILE", type=Path)
+        sub.add_argument("--lines", type=_line_range, metavar="A-B", help="1-based, inclusive")
+        sub.add_argument("--format", choices=["text", "json"], default="text")
+        sub.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
+        sub.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+        return sub
+
+    review = code_command("review", "review code with the model pool and fuse the findings")
+    review.add_argument("--mode", choices=["best-of", "merge", "debate"])
+    review.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
+                        help="exit 1 when a finding is at least this severe: "
+                        + ", ".join(SEVERITIES))  # fmt: skip
+    code_command("explain", "explain code with the model pool and merge the explanations")
+
+    config = commands.add_parser("config", help="inspect settings")
+    config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    check = config_commands.add_parser("check", help="validate and print the effective settings")
+    check.add_argument("path", nargs="?", type=Path, default=Path.cwd(), metavar="PATH")
+
+    trust = commands.add_parser("trust", help="let a project .fusion.toml define providers")
+    trust.add_argument("path", nargs="?", type=Path, metavar="PATH")
+    trust.add_argument("--list", action="store_true", help="list trusted files")
+    untrust = commands.add_parser("untrust", help="revoke trust in a project .fusion.toml")
+    untrust.add_argument("path", nargs="?", type=Path, metavar="PATH")
+    return parser
+
+
+def _read_source(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text; fusion-ls reviews source files") from None
+
+
+def _load(args: argparse.Namespace, start: Path, overrides: dict[str, object]) -> Settings:
+    loaded = load_settings(start=start, project_file=args.config, overrides=overrides)
+    for warning in loaded.warnings:
+        print(warning, file=sys.stderr)
+    return loaded.settings
+
+
+class _ProgressLine:
+    """The live stderr line: rewritten in place on a terminal, one line per change elsewhere."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self._stream = stream
+        self._enabled = enabled
+        self._tty = stream.isatty()
+        self._progress = Progress()
+        self._last = ""
+
+    def show(self, event: Event) -> None:
+        text = self._progress.update(event)
+        if not self._enabled or text == self._last:
+            return
+        self._last = text
+        if self._tty:
+            self._stream.write(f"\r\x1b[K{text}")
+        else:
+            self._stream.write(f"{text}\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._enabled and self._tty and self._last:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+async def _drive(
+    settings: Settings,
+    run: Callable[[Engine], AsyncGenerator[Event, None]],
+    progress: _ProgressLine,
+) -> FusedReview | FusedExplanation:
+    """Run one engine call on a fresh process-wide HTTP client, reporting progress as it goes."""
+    async with make_http_client() as client:
+        events = run(Engine(settings, client))
+        try:
+            async for event in events:
+                progress.show(event)
+                if isinstance(event, ReviewFinished):
+                    return event.review
+                if isinstance(event, ExplanationFinished):
+                    return event.explanation
+        finally:
+            await events.aclose()
+            progress.close()
+    raise FusionError("the engine stopped without a result")  # unreachable unless the engine breaks
+
+
+def _code_command(args: argparse.Namespace) -> int:
+    text = _read_source(args.file)
+    overrides: dict[str, object] = {}
+    if getattr(args, "mode", None):
+        overrides["fusion"] = {"mode": args.mode}
+    settings = _load(args, args.file.resolve().parent, overrides)
+    request = CodeRequest(path=str(args.file), text=text, lines=args.lines)
+    progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    if args.command == "review":
+        result = asyncio.run(_drive(settings, lambda e: e.review(request), progress))
+    else:
+        result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress))
+    if args.format == "json":
+        print(result.model_dump_json(indent=2))
+    elif isinstance(result, FusedReview):
+        print(render_review(result, text.splitlines()))
+    else:
+        print(render_explanation(result))
+    if not any(run.status == "ok" for run in result.models):
+        print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
+        return EXIT_NO_MODEL
+    if isinstance(result, FusedReview):
+        return exit_code(result, args.fail_on)
+    return EXIT_OK
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    if args.config_command != "check":
+        print("usage: fusion-ls config check [PATH]", file=sys.stderr)
+        return EXIT_USAGE
+    loaded = load_settings(start=args.path.resolve())
+    print(describe_settings(loaded))
+    return EXIT_OK
+
+
+def _project_file(path: Path | None) -> Path:
+    target = (path or Path.cwd()).resolve()
+    return target / ".fusion.toml" if target.is_dir() else target
+
+
+def _trust_command(args: argparse.Namespace) -> int:
+    if args.command == "trust" and args.list:
+        for trusted, digest in sorted(trusted_files().items()):
+            print(f"{trusted}  sha256:{digest[:16]}…")
+        return EXIT_OK
+    target = _project_file(args.path)
+    if args.command == "untrust":
+        found = untrust_file(target)
+        print(f"{'untrusted' if found else 'was not trusted'}: {target}")
+        return EXIT_OK
+    if not target.is_file():
+        raise UsageError(f"no such file: {target}")
+    digest = trust_file(target)
+    print(f"trusted {target} (sha256:{digest[:16]}…); editing the file revokes trust")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        print(
+            "\nfusion-ls: the language server is not in this version yet; use a command above.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "review": _code_command,
+        "explain": _code_command,
+        "config": _config_command,
+        "trust": _trust_command,
+        "untrust": _trust_command,
+    }
+    try:
+        return handlers[args.command](args)
+    except ConfigError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    except FusionError as error:
+        print(f"fusion-ls: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

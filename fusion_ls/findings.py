@@ -1,0 +1,239 @@
+"""Pydantic models for the model contract (what models answer) and for results (what we report).
+
+Lines are 1-based and absolute everywhere in this module, as in prompts and the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .settings import Mode
+
+__all__ = [
+    "CATEGORIES",
+    "SEVERITIES",
+    "BestOfVerdict",
+    "Category",
+    "ExplainAnswer",
+    "Finding",
+    "Fix",
+    "FusedExplanation",
+    "FusedReview",
+    "JudgedFinding",
+    "JudgedReview",
+    "LineRange",
+    "ModelRun",
+    "ModelStatus",
+    "ProposedFinding",
+    "ReviewAnswer",
+    "Severity",
+    "Usage",
+]
+
+Severity = Literal["error", "warning", "info", "hint"]
+Category = Literal["bug", "security", "performance", "correctness", "maintainability", "style"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info", "hint")
+CATEGORIES: tuple[Category, ...] = (
+    "bug",
+    "security",
+    "performance",
+    "correctness",
+    "maintainability",
+    "style",
+)
+ModelStatus = Literal["ok", "error", "timeout", "invalid", "cancelled", "late", "skipped"]
+
+
+class _Contract(BaseModel):
+    """What a model sends: unknown keys are tolerated, types are coerced where unambiguous."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LineRange(_Result):
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LineRange:
+        if self.end < self.start:
+            raise ValueError(f"line range {self.start}-{self.end} ends before it starts")
+        return self
+
+    def __contains__(self, line: object) -> bool:
+        return isinstance(line, int) and self.start <= line <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start}-{self.end}"
+
+
+class Fix(_Contract):
+    line_start: int
+    line_end: int
+    replacement: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_end(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("line_end") is None and "line_start" in data:
+            return {**data, "line_end": data["line_start"]}
+        return data
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class ProposedFinding(_Contract):
+    """One finding as a pool model states it: its lines are a claim, `quote` the evidence."""
+
+    line_start: int
+    line_end: int
+    quote: str = ""
+    severity: Severity
+    category: Category
+    message: str = Field(min_length=1)
+    rationale: str = ""
+    fix: Fix | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_end(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("line_end") is None and "line_start" in data:
+            return {**data, "line_end": data["line_start"]}
+        return data
+
+    @field_validator("severity", "category", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: Any) -> Any:
+        return _lower(value)
+
+    @field_validator("rationale", "quote", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    def key(self) -> tuple[int, int, str, str, str]:
+        """Identity used to tell whether a model changed its answer between debate rounds."""
+        return (self.line_start, self.line_end, self.severity, self.category, self.message.strip())
+
+
+class ReviewAnswer(_Contract):
+    findings: list[ProposedFinding]
+    summary: str = ""
+
+    @field_validator("summary", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+
+class JudgedFinding(ProposedFinding):
+    supporters: list[str] = Field(default_factory=list)
+
+
+class JudgedReview(_Contract):
+    findings: list[JudgedFinding]
+    summary: str = ""
+
+    @field_validator("summary", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+
+class BestOfVerdict(_Contract):
+    winner: str = Field(min_length=1)
+    scores: dict[str, float] = Field(default_factory=dict)
+    reason: str = ""
+
+
+class ExplainAnswer(_Contract):
+    explanation: str = Field(min_length=1)
+
+
+class Usage(_Result):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        costs = [c for c in (self.cost_usd, other.cost_usd) if c is not None]
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=sum(costs) if costs else None,
+        )
+
+
+class ModelRun(_Result):
+    """How one model call went: what the result says about each model (and the judge)."""
+
+    model: str
+    status: ModelStatus
+    latency_s: float | None = None
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
+class Finding(_Result):
+    """A fused finding, anchored to the reviewed text, with who agreed."""
+
+    id: str
+    line_start: int
+    line_end: int
+    quote: str
+    severity: Severity
+    category: Category
+    message: str
+    rationale: str
+    fix: Fix | None
+    models: list[str]
+    agreement: str
+
+    @staticmethod
+    def make_id(path: str, line_start: int, category: str, message: str) -> str:
+        digest = hashlib.sha256(f"{path}\0{line_start}\0{category}\0{message}".encode())
+        return digest.hexdigest()[:12]
+
+
+class FusedReview(_Result):
+    """The result of one review: the JSON output of `fusion-ls review --format json`."""
+
+    path: str
+    lines: LineRange
+    findings: list[Finding]
+    summary: str
+    mode: Mode
+    models: list[ModelRun]
+    judge: ModelRun | None
+    degraded: bool = False
+    degraded_reason: str | None = None
+    dropped: int = 0
+    usage: Usage
+    elapsed_s: float
+
+
+class FusedExplanation(_Result):
+    """The result of one explanation: the JSON output of `fusion-ls explain --format json`."""
+
+    path: str
+    lines: LineRange
+    explanation: str
+    models: list[ModelRun]
+    judge: ModelRun | None
+    degraded: bool = False
+    degraded_reason: str | None = None
+    usage: Usage
+    elapsed_s: float

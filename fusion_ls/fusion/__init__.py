@@ -1,0 +1,1 @@
+"""Fusion modes: how several models' answers become one. All deterministic; the engine does I/O."""

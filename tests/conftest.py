@@ -1,0 +1,15 @@
+"""Shared fixtures. Keep this file small: one fixture per concern, helpers live in modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fake_openai import FakeOpenAI
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A started fake OpenAI-compatible server (real sockets), stopped after the test."""
+    with FakeOpenAI() as fake:
+        yield fake

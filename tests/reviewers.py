@@ -1,0 +1,112 @@
+"""Scripted reviewers and judges for the fake OpenAI server.
+
+A fake judge here really does its job on what it is sent: it reads the anonymised answers out
+of the prompt and merges or ranks them, so tests exercise the engine's labelling end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from fake_openai import RecordedRequest, Reply
+
+from fusion_ls.engine import CodeRequest, Engine
+from fusion_ls.events import Event, ReviewFinished
+from fusion_ls.findings import FusedReview
+from fusion_ls.providers import make_http_client
+from fusion_ls.settings import Settings
+
+_ANSWER = re.compile(r'<answer reviewer="([A-Z])">\n(.*?)\n(?:summary: .*?\n)?</answer>', re.DOTALL)
+
+
+def finding(
+    line: int,
+    quote: str,
+    message: str,
+    *,
+    severity: str = "error",
+    category: str = "bug",
+    end: int | None = None,
+    fix: dict[str, Any] | None = None,
+    rationale: str = "",
+) -> dict[str, Any]:
+    return {
+        "line_start": line,
+        "line_end": end if end is not None else line,
+        "quote": quote,
+        "severity": severity,
+        "category": category,
+        "message": message,
+        "rationale": rationale,
+        "fix": fix,
+    }
+
+
+def review(*findings: dict[str, Any], summary: str = "reviewed") -> str:
+    return json.dumps({"findings": list(findings), "summary": summary})
+
+
+def answers_in(request: RecordedRequest) -> dict[str, list[dict[str, Any]]]:
+    """label → findings, as the engine wrote them into a judge or debate prompt."""
+    return {label: json.loads(body) for label, body in _ANSWER.findall(request.prompt_text)}
+
+
+def merging_judge(request: RecordedRequest) -> Reply:
+    """Union of every reviewer's findings, one per (line, category), with supporters."""
+    merged: dict[tuple[int, str], dict[str, Any]] = {}
+    for label, findings in answers_in(request).items():
+        for item in findings:
+            key = (item["line_start"], item["category"])
+            merged.setdefault(key, {**item, "supporters": []})["supporters"].append(label)
+    ordered = [merged[key] for key in sorted(merged)]
+    return Reply(content=json.dumps({"findings": ordered, "summary": "merged by the judge"}))
+
+
+def best_of_judge(request: RecordedRequest) -> Reply:
+    """Picks the answer with the most findings (ties: the first label)."""
+    answers = answers_in(request)
+    winner = max(sorted(answers), key=lambda label: len(answers[label]))
+    scores = {label: 5 + len(found) for label, found in answers.items()}
+    verdict = {"winner": winner, "scores": scores, "reason": "it found the most real problems"}
+    return Reply(content=json.dumps(verdict))
+
+
+def is_round(request: RecordedRequest, number: int) -> bool:
+    return f"This is round {number} of a review debate" in request.prompt_text
+
+
+SAMPLE = Path(__file__).parent / "fixtures" / "sample.py"
+POOL = ("alpha", "beta", "gamma")
+JUDGE = "judge"
+
+
+def settings_for(base_url: str, **fusion: Any) -> Settings:
+    """Settings that point the default provider at the fake server; no key, no retries."""
+    return Settings.model_validate(
+        {
+            "providers": {"openrouter": {"base_url": base_url, "kind": "openai", "max_retries": 0}},
+            "fusion": {"pool": list(POOL), "judge": JUDGE, **fusion},
+        }
+    )
+
+
+async def run(
+    settings: Settings, *, explain: bool = False, seed: int = 0, **request: Any
+) -> list[Event]:
+    """Every event of one engine call on the sample file (or `text=`), the result last."""
+    text = request.pop("text", None) or SAMPLE.read_text()
+    code = CodeRequest(path=request.pop("path", "sample.py"), text=text, **request)
+    async with make_http_client() as client:
+        engine = Engine(settings, client, rng=random.Random(seed))
+        stream = engine.explain(code) if explain else engine.review(code)
+        return [event async for event in stream]
+
+
+async def run_review(settings: Settings, **request: Any) -> FusedReview:
+    last = (await run(settings, **request))[-1]
+    assert isinstance(last, ReviewFinished)
+    return last.review
