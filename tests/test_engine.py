@@ -333,3 +333,26 @@ async def test_lines_past_the_end_are_a_usage_error(
     with pytest.raises(UsageError, match="past the end"):
         await run_review(settings_for(fake_openai.base_url), lines=lines)
     assert fake_openai.requests == []
+
+
+async def test_cancelling_a_review_closes_every_model_connection(fake_openai: FakeOpenAI) -> None:
+    import asyncio
+
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(DIV), delay_s=10))
+
+    task = asyncio.create_task(run_review(settings_for(fake_openai.base_url)))
+    for _ in range(200):  # until all three requests have arrived
+        if len(fake_openai.requests) == 3:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    for _ in range(200):
+        if fake_openai.disconnects == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert fake_openai.disconnects == 3
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
