@@ -15,8 +15,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
-from .config import describe_settings, load_settings, trust_file, trusted_files, untrust_file
+from .config import describe_settings, load_settings
 from .engine import CodeRequest, Engine
 from .errors import ConfigError, FusionError, UsageError
 from .events import Event, ExplanationFinished, Progress, ReviewFinished
@@ -24,6 +23,8 @@ from .findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
 from .providers import make_http_client
 from .report import exit_code, render_explanation, render_review
 from .settings import Settings
+from .trust import trust_file, trusted_files, untrust_file
+from .version import __version__
 
 __all__ = ["main"]
 

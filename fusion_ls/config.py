@@ -7,16 +7,11 @@ that caused it, because a person fixes a file, not a pydantic error.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
-import hashlib
 import json
-import os
 import re
 import shlex
-import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -28,230 +23,21 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import ConfigError, ConfigIssue
+from .locations import (
+    config_file_error,
+    environ,
+    find_project_file,
+    read_config_bytes,
+    user_config_path,
+)
 from .settings import LimitSettings, ProviderSettings, Settings
+from .toml_lines import BARE_KEY, KeyLines, Loc, tomllib
+from .trust import file_digest, is_trusted_content
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
-__all__ = [
-    "PROJECT_FILE",
-    "LoadedSettings",
-    "describe_settings",
-    "find_project_file",
-    "is_trusted",
-    "load_settings",
-    "trust_file",
-    "trusted_files",
-    "untrust_file",
-    "user_config_dir",
-    "user_config_path",
-]
-
-PROJECT_FILE = ".fusion.toml"
-USER_FILE = "config.toml"
-TRUST_STORE = "trusted.json"
-
-_Loc = tuple[str | int, ...]
-
-
-# --- where files live -------------------------------------------------------------------------
-
-
-def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
-    """An explicit env lets callers (and tests) keep away from the real home directory."""
-    return os.environ if env is None else env
-
-
-def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """`$XDG_CONFIG_HOME/fusion-ls`, else `~/.config/fusion-ls` (a relative XDG path is ignored,
-    as the XDG spec asks)."""
-    env = _environ(env)
-    xdg = env.get("XDG_CONFIG_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "fusion-ls"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".config" / "fusion-ls"
-
-
-def user_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """The user-level config file: the only place a project file cannot override providers from."""
-    return user_config_dir(env) / USER_FILE
-
-
-def find_project_file(start: Path, root: Path | None = None) -> Path | None:
-    """The nearest `.fusion.toml` walking up from `start` (a file or a directory).
-
-    The walk stops after `root` (the workspace root, inclusive); a `root` that is not an ancestor
-    of `start` does not limit it, so a file opened from outside the workspace still finds its own.
-    """
-    here = start.resolve()
-    directory = here if here.is_dir() else here.parent
-    stop = root.resolve() if root is not None else None
-    for folder in (directory, *directory.parents):
-        candidate = folder / PROJECT_FILE
-        if candidate.is_file():
-            return candidate
-        if folder == stop:
-            break
-    return None
-
-
-# --- trust ------------------------------------------------------------------------------------
-
-
-def _trust_store(env: Mapping[str, str] | None) -> Path:
-    return user_config_dir(env) / TRUST_STORE
-
-
-def _trust_key(path: Path | str) -> str:
-    """One spelling per file, so `./.fusion.toml` and its absolute path share one entry."""
-    return str(Path(path).resolve())
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def trusted_files(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Absolute path → sha256 of the trusted content. A missing or corrupt store trusts nothing,
-    which is the safe reading."""
-    try:
-        raw = json.loads(_trust_store(env).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    return {key: value for key, value in raw.items() if isinstance(value, str)}
-
-
-def is_trusted(path: Path | str, env: Mapping[str, str] | None = None) -> bool:
-    """Trusted iff the recorded hash matches the file as it is now: editing revokes trust."""
-    try:
-        content = Path(path).read_bytes()
-    except OSError:
-        return False
-    return trusted_files(env).get(_trust_key(path)) == _sha256(content)
-
-
-def trust_file(path: Path | str, env: Mapping[str, str] | None = None) -> str:
-    """Record the file's current content as trusted; returns its sha256.
-
-    Raises ConfigError when the file cannot be read, so the CLI reports it like any config issue.
-    """
-    key = _trust_key(path)
-    digest = _sha256(_read_bytes(Path(key)))
-    store = trusted_files(env)
-    store[key] = digest
-    _write_json_atomically(_trust_store(env), store)
-    return digest
-
-
-def untrust_file(path: Path | str, env: Mapping[str, str] | None = None) -> bool:
-    """Forget the file; returns whether it was recorded at all."""
-    store = trusted_files(env)
-    if store.pop(_trust_key(path), None) is None:
-        return False
-    _write_json_atomically(_trust_store(env), store)
-    return True
-
-
-def _write_json_atomically(path: Path, data: Mapping[str, str]) -> None:
-    """Temp file in the same directory + os.replace: a crash never leaves a half-written store."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+__all__ = ["LoadedSettings", "describe_settings", "load_settings"]
 
 
 # --- reading one file -------------------------------------------------------------------------
-
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_QUOTED_KEY = r"\"(?:[^\"\\]|\\.)*\"|'[^']*'"
-_KEY_PART = rf"(?:{_BARE_KEY}|{_QUOTED_KEY})"
-_DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
-_KEY_PART_RE = re.compile(_KEY_PART)
-_ARRAY_HEADER_RE = re.compile(rf"\s*\[\[\s*(?P<key>{_DOTTED_KEY})\s*\]\]\s*(?:#.*)?$")
-_TABLE_HEADER_RE = re.compile(rf"\s*\[\s*(?P<key>{_DOTTED_KEY})\s*\]\s*(?:#.*)?$")
-_ASSIGNMENT_RE = re.compile(rf"\s*(?P<key>{_DOTTED_KEY})\s*=")
-_MULTILINE_QUOTES = ('"""', "'''")
-
-
-def _split_key(key: str) -> tuple[str, ...]:
-    """`a."b.c".d` → ("a", "b.c", "d"), unquoting the way TOML does."""
-    return tuple(_unquote(match.group()) for match in _KEY_PART_RE.finditer(key))
-
-
-def _unquote(part: str) -> str:
-    if part.startswith("'"):
-        return part[1:-1]
-    if part.startswith('"'):
-        return str(tomllib.loads(f"k = {part}")["k"])
-    return part
-
-
-def _opens_multiline_string(value: str) -> str | None:
-    """The closing quotes to wait for when `value` opens a multi-line string, else None, so that
-    lines inside an `instructions = \"\"\"…\"\"\"` block are never mistaken for keys."""
-    value = value.lstrip()
-    for quotes in _MULTILINE_QUOTES:
-        if value.startswith(quotes) and quotes not in value[len(quotes) :]:
-            return quotes
-    return None
-
-
-class _Locator:
-    """Where each key of one TOML file is written.
-
-    Not a TOML parser (tomllib already accepted the file): it tracks the current `[table]` /
-    `[[array]]` header and records the first line of every `key =`, including dotted keys and
-    every prefix of them. Keys inside inline tables resolve to the line of their enclosing key,
-    since an inline table fits on one line.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._lines: dict[_Loc, int] = {}
-        self._scan(text)
-
-    def line_of(self, loc: _Loc) -> int:
-        """The line of `loc`, else of its nearest written ancestor (key or header), else 1."""
-        for end in range(len(loc), 0, -1):
-            if loc[:end] in self._lines:
-                return self._lines[loc[:end]]
-        return 1
-
-    def _scan(self, text: str) -> None:
-        table: _Loc = ()
-        array_counts: dict[tuple[str, ...], int] = {}
-        closing: str | None = None
-        for number, line in enumerate(text.split("\n"), start=1):
-            if closing is not None:
-                closing = None if closing in line else closing
-            elif match := _ARRAY_HEADER_RE.match(line):
-                keys = _split_key(match["key"])
-                array_counts[keys] = array_counts.get(keys, -1) + 1
-                table = (*keys, array_counts[keys])
-                self._record(table, number)
-            elif match := _TABLE_HEADER_RE.match(line):
-                table = _split_key(match["key"])
-                self._record(table, number)
-            elif match := _ASSIGNMENT_RE.match(line):
-                self._record((*table, *_split_key(match["key"])), number)
-                closing = _opens_multiline_string(line[match.end() :])
-
-    def _record(self, loc: _Loc, number: int) -> None:
-        for end in range(1, len(loc) + 1):
-            self._lines.setdefault(loc[:end], number)
 
 
 @dataclass(frozen=True)
@@ -261,37 +47,24 @@ class _ConfigFile:
     path: Path
     digest: str
     data: dict[str, Any]
-    locator: _Locator
-
-
-def _file_issue(path: Path, message: str, line: int | None = None) -> ConfigError:
-    return ConfigError([ConfigIssue(path, line, "", message)])
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, or a ConfigError that says what to do about it."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise _file_issue(path, "no such file; check the path") from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise _file_issue(path, f"cannot read the file ({reason}); check its permissions") from None
+    locator: KeyLines
 
 
 def _read_config(path: Path) -> _ConfigFile:
     """Read, decode (UTF-8, a BOM tolerated) and parse one TOML file."""
-    content = _read_bytes(path)
+    content = read_config_bytes(path)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
-        raise _file_issue(path, "the file is not UTF-8 text; save it as UTF-8", line) from None
+        raise config_file_error(
+            path, "the file is not UTF-8 text; save it as UTF-8", line
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_issue(path, text, str(exc))]) from None
-    return _ConfigFile(path, _sha256(content), data, _Locator(text))
+    return _ConfigFile(path, file_digest(content), data, KeyLines(text))
 
 
 _TOML_POSITION_RE = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
@@ -334,7 +107,7 @@ def _without_untrusted_providers(
 ) -> tuple[dict[str, Any], list[ConfigIssue]]:
     """An untrusted file's `providers` would send code (and maybe a key) to a URL the
     repository's author chose, so they are dropped before merging."""
-    trusted = trusted_files(env).get(_trust_key(project.path)) == project.digest
+    trusted = is_trusted_content(project.path, project.digest, env)
     if "providers" not in project.data or trusted:
         return project.data, []
     data = {key: value for key, value in project.data.items() if key != "providers"}
@@ -424,7 +197,7 @@ class _Layer:
 
     path: Path | None
     data: dict[str, Any]
-    locator: _Locator | None
+    locator: KeyLines | None
 
 
 def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -469,7 +242,7 @@ def _validate(
             _delete(data, tuple(error["loc"]))
 
 
-def _delete(data: Any, loc: _Loc) -> None:
+def _delete(data: Any, loc: Loc) -> None:
     for part in loc[:-1]:
         data = data[part]
     del data[loc[-1]]
@@ -478,7 +251,7 @@ def _delete(data: Any, loc: _Loc) -> None:
 # --- locating issues --------------------------------------------------------------------------
 
 
-def _depth(data: Any, loc: _Loc) -> int:
+def _depth(data: Any, loc: Loc) -> int:
     """How many leading parts of `loc` a layer's raw data contains."""
     for depth, part in enumerate(loc):
         if not _has(data, part):
@@ -493,7 +266,7 @@ def _has(data: Any, part: str | int) -> bool:
     return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
 
 
-def _locate(loc: _Loc, layers: Sequence[_Layer]) -> tuple[Path | None, int | None]:
+def _locate(loc: Loc, layers: Sequence[_Layer]) -> tuple[Path | None, int | None]:
     """The file and line that set `loc`: the layer holding most of it, the highest-precedence
     layer on a tie (its value won the merge). Overrides and unset keys have no line."""
     if not layers:
@@ -504,14 +277,14 @@ def _locate(loc: _Loc, layers: Sequence[_Layer]) -> tuple[Path | None, int | Non
     return layer.path, layer.locator.line_of(loc)
 
 
-def _dotted(loc: _Loc) -> str:
+def _dotted(loc: Loc) -> str:
     """("fusion", "pool", 1, "model") → "fusion.pool[1].model"; odd keys quoted as in TOML."""
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            key = part if re.fullmatch(_BARE_KEY, part) else json.dumps(part)
+            key = part if re.fullmatch(BARE_KEY, part) else json.dumps(part)
             text += f".{key}" if text else key
     return text
 
@@ -521,7 +294,7 @@ _KEY_IN_MESSAGE_RE = re.compile(
 )
 
 
-def _key_in_message(message: str) -> tuple[_Loc, str]:
+def _key_in_message(message: str) -> tuple[Loc, str]:
     """Model validators have no loc; ours start their message with the key ("fusion.pool: …")."""
     if match := _KEY_IN_MESSAGE_RE.fullmatch(message):
         return tuple(match["key"].split(".")), match["rest"]
@@ -529,7 +302,7 @@ def _key_in_message(message: str) -> tuple[_Loc, str]:
 
 
 def _error_issue(error: ErrorDetails, layers: Sequence[_Layer]) -> ConfigIssue:
-    loc: _Loc = tuple(error["loc"])
+    loc: Loc = tuple(error["loc"])
     message = _message(error)
     if not loc:
         loc, message = _key_in_message(message)
@@ -541,7 +314,7 @@ def _is_model(kind: object) -> TypeGuard[type[BaseModel]]:
     return isinstance(kind, type) and issubclass(kind, BaseModel)
 
 
-def _model_at(loc: _Loc) -> type[BaseModel] | None:
+def _model_at(loc: Loc) -> type[BaseModel] | None:
     """The settings model that validates the table at `loc`, to name the keys it knows."""
     kind: Any = Settings
     for part in loc:
@@ -556,7 +329,7 @@ def _model_at(loc: _Loc) -> type[BaseModel] | None:
 
 
 def _unknown_key_issue(error: ErrorDetails, layers: Sequence[_Layer]) -> ConfigIssue:
-    loc: _Loc = tuple(error["loc"])
+    loc: Loc = tuple(error["loc"])
     name = str(loc[-1])
     message = f"unknown key {name!r} (ignored)"
     model = _model_at(loc[:-1])
@@ -711,7 +484,7 @@ def load_settings(
     Raises ConfigError listing every error (and, for context, the warnings found so far), each
     with its file, line and dotted key.
     """
-    env = _environ(env)
+    env = environ(env)
     user_path = user_config_path(env)
     user, project = _read_each(
         [user_path if user_path.is_file() else None, _project_path(start, project_file, root)]
@@ -763,7 +536,7 @@ def _describe_provider(name: str, provider: ProviderSettings, env: Mapping[str, 
 
 def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> str:
     """The effective settings as `fusion-ls config check` prints them (keys masked)."""
-    env = _environ(env)
+    env = environ(env)
     settings = loaded.settings
     fusion, review, limits = settings.fusion, settings.review, settings.limits
     sources = ", ".join(str(path) for path in loaded.sources) or "built-in defaults only"

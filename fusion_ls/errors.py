@@ -3,8 +3,10 @@
     FusionError                  anything fusion-ls reports to a person
     ├── ConfigError              .fusion.toml / user config invalid; carries every ConfigIssue
     ├── UsageError               a request that cannot be served (bad line range, unreadable file)
-    ├── ProviderError            one model call failed; `status` says how (error/timeout/invalid)
-    └── NoModelAnswered          every pool model failed, so there is nothing to fuse
+    └── ProviderError            one model call failed; `status` says how (error/timeout/invalid)
+
+A review where no model answered is not an error: its result says so (each model's status and
+`degraded_reason`), and the CLI exits 3.
 
 Foreign errors (httpx, json, pydantic, OSError) are mapped to these at the boundary where
 they happen; the message is short and says what to do, the log gets the detail.
@@ -20,7 +22,6 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "FusionError",
-    "NoModelAnswered",
     "ProviderError",
     "UsageError",
 ]
@@ -82,7 +83,3 @@ class ProviderError(FusionError):
         self.retryable = retryable
         self.retry_after_s = retry_after_s
         super().__init__(reason)
-
-
-class NoModelAnswered(FusionError):
-    """No pool model produced a usable answer; the message lists why each failed."""

@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import httpx
 
-from . import __version__
 from .errors import ProviderError
 from .findings import Usage
 from .settings import ProviderSettings
+from .version import __version__
 
 __all__ = [
     "ChatMessage",

@@ -283,7 +283,7 @@ def test_progress_line_on_stderr_and_quiet(workspace: Workspace, fake_openai: Fa
     assert "round 1: 3/3 answered" in loud.err
     assert "round 1: 3/3 answered · judging…" in loud.err
     assert quiet.err == ""
-    assert quiet.out == loud.out.replace(loud.out.splitlines()[-1], quiet.out.splitlines()[-1])
+    assert quiet.out.splitlines()[:3] == loud.out.splitlines()[:3]
 
 
 def test_explain_prints_the_merged_explanation(

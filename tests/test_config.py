@@ -13,21 +13,11 @@ from typing import Any
 
 import pytest
 
-from fusion_ls.config import (
-    PROJECT_FILE,
-    LoadedSettings,
-    describe_settings,
-    find_project_file,
-    is_trusted,
-    load_settings,
-    trust_file,
-    trusted_files,
-    untrust_file,
-    user_config_dir,
-    user_config_path,
-)
+from fusion_ls.config import LoadedSettings, describe_settings, load_settings
 from fusion_ls.errors import ConfigError, ConfigIssue
+from fusion_ls.locations import PROJECT_FILE, find_project_file, user_config_dir, user_config_path
 from fusion_ls.settings import ModelRef, Settings
+from fusion_ls.trust import is_trusted, trust_file, trusted_files, untrust_file
 
 Env = dict[str, str]
 
