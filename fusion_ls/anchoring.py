@@ -14,13 +14,26 @@ from typing import TypeVar
 
 from .findings import Fix, LineRange, ProposedFinding
 
-__all__ = ["NEAR_LINES", "SentText", "anchor", "anchor_all", "normalise"]
+__all__ = ["NEAR_LINES", "SentText", "anchor", "anchor_all", "normalise", "split_lines"]
 
 NEAR_LINES = 20
 """How far from the cited line a quote may be found and still count as the same place."""
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LINE_PREFIX = re.compile(r"^\s*>?\s*\d+\s*[|:>]\s?")
 F = TypeVar("F", bound=ProposedFinding)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as editors and LSP count them: only \\n, \\r\\n and \\r end a line.
+
+    `str.splitlines` also breaks on form feeds, \\x85, \\u2028 and more, which would shift every
+    line number after such a character. A final newline does not start another line.
+    """
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def normalise(text: str) -> str:
@@ -37,16 +50,24 @@ class SentText:
 
     @classmethod
     def from_text(cls, text: str, reviewed: LineRange) -> SentText:
-        return cls(lines=text.splitlines(), reviewed=reviewed)
+        return cls(lines=split_lines(text), reviewed=reviewed)
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 1 <= number <= len(self.lines) else ""
 
 
 def _quote_lines(quote: str) -> list[str]:
-    """The quote's non-blank lines, normalised, without line-number prefixes a model copied."""
-    lines = (_LINE_PREFIX.sub("", line) for line in quote.splitlines())
-    return [n for n in (normalise(line) for line in lines) if n]
+    """The quote's lines, normalised, without line-number prefixes a model copied.
+
+    Blank lines at either end are dropped; blank lines inside stay (and match any line), so a
+    quote spanning an empty line still lines up with the document.
+    """
+    lines = [normalise(_LINE_PREFIX.sub("", line)) for line in split_lines(quote)]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def _holds(doc: SentText, start: int, quote: list[str]) -> bool:
@@ -56,13 +77,19 @@ def _holds(doc: SentText, start: int, quote: list[str]) -> bool:
 
 
 def _nearest(doc: SentText, cited_start: int, cited_end: int, quote: list[str]) -> int | None:
-    """The line nearest the citation, within reach, where the quote starts."""
+    """The line nearest the citation, within reach, where the quote starts.
+
+    A match inside the reviewed range beats a closer one in the context lines: the model was
+    asked about the reviewed lines, so that is where its evidence most likely is.
+    """
     low = max(1, cited_start - NEAR_LINES)
     high = min(len(doc.lines), cited_end + NEAR_LINES)
     candidates = [line for line in range(low, high + 1) if _holds(doc, line, quote)]
     if not candidates:
         return None
-    return min(candidates, key=lambda line: (abs(line - cited_start), line))
+    return min(
+        candidates, key=lambda line: (line not in doc.reviewed, abs(line - cited_start), line)
+    )
 
 
 def _shift_fix(fix: Fix | None, delta: int, doc: SentText) -> Fix | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n(.*?)```", re.DOTALL)
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_LEADING_THINK = re.compile(r"^\s*<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _MAX_OBJECT_STARTS = 200  # bounds the scan on hostile or huge text
 
 F = TypeVar("F", bound=ProposedFinding)
@@ -44,6 +45,7 @@ class InvalidAnswer(ValueError):
 
 
 def _decode_object(candidate: str) -> dict[str, Any] | None:
+    """`candidate` as one JSON object, or None."""
     try:
         value = json.loads(candidate)
     except (ValueError, RecursionError):
@@ -51,38 +53,54 @@ def _decode_object(candidate: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _scan_objects(text: str) -> dict[str, Any] | None:
+def _scan_objects(text: str) -> Iterator[dict[str, Any]]:
+    """Every JSON object that starts at some `{` in the text, in order."""
     decoder = json.JSONDecoder()
     start = text.find("{")
     tries = 0
     while start != -1 and tries < _MAX_OBJECT_STARTS:
         tries += 1
         try:
-            value, _ = decoder.raw_decode(text, start)
+            value, end = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):
-            value = None
+            start = text.find("{", start + 1)
+            continue
         if isinstance(value, dict):
-            return value
-        start = text.find("{", start + 1)
-    return None
+            yield value
+            start = text.find("{", end)
+        else:
+            start = text.find("{", start + 1)
 
 
-def extract_json(text: str) -> dict[str, Any]:
-    """The first JSON object in `text`: whole text, then fenced blocks, then any `{…}` in prose."""
-    stripped = _THINK.sub("", text).strip()
+def _candidates(text: str) -> Iterator[dict[str, Any]]:
+    """JSON objects in order of how likely each is the answer: all, fenced, then in prose."""
+    whole = _decode_object(text)
+    if whole is not None:
+        yield whole
+    for block in _FENCE.findall(text):
+        fenced = _decode_object(block.strip())
+        if fenced is not None:
+            yield fenced
+    yield from _scan_objects(text)
+
+
+def extract_json(text: str, key: str | None = None) -> dict[str, Any]:
+    """The answer object in `text`: the first one holding `key`, else the first one at all.
+
+    Looks at the whole text, then fenced blocks, then any `{…}` in prose; a leading
+    `<think>…</think>` block (reasoning models) is skipped.
+    """
+    stripped = _LEADING_THINK.sub("", text, count=1).strip()
     if not stripped:
         raise InvalidAnswer("the answer was empty")
-    found = _decode_object(stripped)
-    if found is not None:
-        return found
-    for block in _FENCE.findall(stripped):
-        found = _decode_object(block.strip())
-        if found is not None:
-            return found
-    found = _scan_objects(stripped)
-    if found is None:
+    first: dict[str, Any] | None = None
+    for candidate in _candidates(stripped):
+        if key is None or key in candidate:
+            return candidate
+        first = first if first is not None else candidate
+    if first is None:
         raise InvalidAnswer("no JSON object was found in the answer")
-    return found
+    return first
 
 
 def _explain_errors(error: ValidationError, prefix: str = "") -> str:
@@ -110,7 +128,7 @@ class ParsedReview(Generic[F]):
 
 
 def _parse_findings(text: str, finding: type[F], *, salvage: bool) -> ParsedReview[F]:
-    data = extract_json(text)
+    data = extract_json(text, "findings")
     raw = data.get("findings")
     if not isinstance(raw, list):
         raise InvalidAnswer('the object must have a "findings" array')
@@ -142,8 +160,8 @@ def parse_judged_review(text: str, *, salvage: bool = False) -> ParsedReview[Jud
 
 
 def parse_verdict(text: str) -> BestOfVerdict:
-    return _validate(BestOfVerdict, extract_json(text))
+    return _validate(BestOfVerdict, extract_json(text, "winner"))
 
 
 def parse_explanation(text: str) -> ExplainAnswer:
-    return _validate(ExplainAnswer, extract_json(text))
+    return _validate(ExplainAnswer, extract_json(text, "explanation"))

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .anchoring import split_lines
 from .config import describe_settings, load_settings
 from .engine import CodeRequest, Engine
 from .errors import ConfigError, FusionError, UsageError
@@ -163,7 +164,7 @@ def _code_command(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(result.model_dump_json(indent=2))
     elif isinstance(result, FusedReview):
-        print(render_review(result, text.splitlines()))
+        print(render_review(result, split_lines(text)))
     else:
         print(render_explanation(result))
     if not any(run.status == "ok" for run in result.models):

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import httpx
 
-from .anchoring import SentText, anchor_all
+from .anchoring import SentText, anchor_all, split_lines
 from .answers import (
     InvalidAnswer,
     parse_explanation,
@@ -165,7 +165,7 @@ class Engine:
     # -- shared steps --------------------------------------------------------------------
 
     def _prepare(self, request: CodeRequest) -> tuple[CodeExcerpt, SentText]:
-        lines = request.text.splitlines()
+        lines = split_lines(request.text)
         if not any(line.strip() for line in lines):
             raise UsageError(f"nothing to do: {request.path} is empty")
         wanted = request.lines or LineRange(start=1, end=len(lines))

@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from ..answers import InvalidAnswer
 from ..findings import BestOfVerdict, Finding, ProposedFinding
 from .consensus import Cluster, sort_findings, to_finding
+from .labels import read_label
 
 __all__ = ["check_verdict", "winner_findings"]
 
 
 def check_verdict(verdict: BestOfVerdict, labels: Sequence[str]) -> BestOfVerdict:
     """Reject a verdict naming a reviewer that does not exist (it then gets a repair retry)."""
-    winner = verdict.winner.strip().strip("[]\"'").upper()
+    winner = read_label(verdict.winner)
     if winner not in labels:
         raise InvalidAnswer(f'"winner" must be one of {", ".join(labels)}, not {verdict.winner!r}')
     return verdict.model_copy(update={"winner": winner})

@@ -6,7 +6,7 @@ import random
 import string
 from collections.abc import Sequence
 
-__all__ = ["anonymise"]
+__all__ = ["anonymise", "read_label"]
 
 
 def anonymise(models: Sequence[str], rng: random.Random) -> dict[str, str]:
@@ -14,3 +14,8 @@ def anonymise(models: Sequence[str], rng: random.Random) -> dict[str, str]:
     shuffled = list(models)
     rng.shuffle(shuffled)
     return dict(zip(string.ascii_uppercase, shuffled, strict=False))
+
+
+def read_label(text: str) -> str:
+    """A label as a judge may write it (`b`, `[B]`, `"B"`) in its canonical form, `B`."""
+    return text.strip().strip("[]\"' ").upper()

@@ -11,22 +11,19 @@ from collections.abc import Mapping, Sequence
 
 from ..findings import Finding, JudgedFinding
 from .consensus import Cluster, find_cluster, sort_findings, to_finding
+from .labels import read_label
 
 __all__ = ["merged_findings"]
 
 
 def _supporters(
     finding: JudgedFinding, labels: Mapping[str, str], clusters: Sequence[Cluster]
-) -> list[str]:
-    named = {
-        labels[s.strip().strip("[]").upper()]
-        for s in finding.supporters
-        if s.strip().strip("[]").upper() in labels
-    }
+) -> set[str]:
+    named = {labels[label] for label in map(read_label, finding.supporters) if label in labels}
     if not named:
         home = find_cluster(clusters, finding)
         named = set(home.models) if home else set()
-    return [model for model in labels.values() if model in named]
+    return named
 
 
 def merged_findings(
@@ -40,11 +37,13 @@ def merged_findings(
     fused: dict[str, Finding] = {}
     unsupported = 0
     for finding in judged:
-        models = _supporters(finding, labels, clusters)
-        if not models:
+        named = _supporters(finding, labels, clusters)
+        if not named:
             unsupported += 1
             continue
-        ordered = [m for m in pool_order if m in models]
-        result = to_finding(path, finding, ordered, len(labels))
-        fused.setdefault(result.id, result)
+        key = Finding.make_id(path, finding.line_start, finding.category, finding.message)
+        if key in fused:  # the judge stated one problem twice: pool its supporters
+            named |= set(fused[key].models)
+        models = [m for m in pool_order if m in named]
+        fused[key] = to_finding(path, finding, models, len(labels))
     return sort_findings(list(fused.values())), unsupported
