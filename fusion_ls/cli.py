@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
@@ -47,11 +48,17 @@ def _line_range(text: str) -> LineRange:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fusion-ls",
-        description="Review and explain code with several LLMs at once, and fuse their answers.",
+        description="Review and explain code with several LLMs at once, and fuse their answers. "
+        "Without a command, serve the language server over stdio (what editors run).",
         epilog="Exit codes: 0 ran, 1 findings at or above --fail-on, 2 usage or configuration "
         "error, 3 no model answered.",
     )
     parser.add_argument("--version", action="version", version=f"fusion-ls {__version__}")
+    parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP (for debugging)")
+    parser.add_argument("--port", type=int, default=2087, help="TCP port (with --tcp)")
+    parser.add_argument(
+        "--log-level", metavar="LEVEL", help="server log level on stderr (or $FUSION_LS_LOG)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def code_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -206,16 +213,24 @@ def _trust_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """The language server: logs go to stderr, because stdout is the protocol."""
+    from .server import log_level, serve  # pygls is only imported when serving
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=log_level(args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    serve(tcp_port=args.port if args.tcp else None)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        print(
-            "\nfusion-ls: the language server is not in this version yet; use a command above.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return _serve(args)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "review": _code_command,
         "explain": _code_command,

@@ -449,6 +449,13 @@ class FakeOpenAI:
         content = payload if isinstance(payload, str) else json.dumps(payload)
         self.script(model, Reply(content=content, **reply_kwargs))
 
+    def reset(self) -> None:
+        """Forget scripts, recorded requests and disconnects (for a server shared by tests)."""
+        with self._lock:
+            self._scripts.clear()
+            self.requests.clear()
+            self.disconnects = 0
+
     def scripted_models(self) -> list[str]:
         with self._lock:
             return sorted(self._scripts)

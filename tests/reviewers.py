@@ -56,14 +56,26 @@ def answers_in(request: RecordedRequest) -> dict[str, list[dict[str, Any]]]:
 
 
 def merging_judge(request: RecordedRequest) -> Reply:
-    """Union of every reviewer's findings, one per (line, category), with supporters."""
+    """Union of every reviewer's findings, one per (line, category), with supporters.
+
+    Of several statements of one problem it keeps the best argued (rationale, then fix), so the
+    result does not depend on the shuffled label order.
+    """
     merged: dict[tuple[int, str], dict[str, Any]] = {}
-    for label, findings in answers_in(request).items():
+    for label, findings in sorted(answers_in(request).items()):
         for item in findings:
             key = (item["line_start"], item["category"])
-            merged.setdefault(key, {**item, "supporters": []})["supporters"].append(label)
+            supporters = [*merged.get(key, {}).get("supporters", []), label]
+            kept = merged.get(key)
+            if kept is None or _argued(item) > _argued(kept):
+                kept = item
+            merged[key] = {**kept, "supporters": supporters}
     ordered = [merged[key] for key in sorted(merged)]
     return Reply(content=json.dumps({"findings": ordered, "summary": "merged by the judge"}))
+
+
+def _argued(item: dict[str, Any]) -> tuple[int, bool]:
+    return (len(item.get("rationale") or ""), item.get("fix") is not None)
 
 
 def best_of_judge(request: RecordedRequest) -> Reply:
