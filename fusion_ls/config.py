@@ -497,17 +497,27 @@ def load_settings(
         layer, found = _project_layer(project, user, env)
         layers.append(layer)
         warnings.extend(found)
+    if overrides and layers:
+        # The files are checked as written first: a flag must not hide an error in a file.
+        _, found = _validate(_merged(layers), layers)
+        if any(issue.severity == "error" for issue in found):
+            raise ConfigError(_errors_first([*warnings, *found]))
     if overrides:
         layers.append(_Layer(None, _deep_merge({}, overrides), None))
-    merged = copy.deepcopy(
-        reduce(_deep_merge, (layer.data for layer in layers), _builtin_defaults())
-    )
-    settings, issues = _validate(merged, layers)
+    settings, issues = _validate(_merged(layers), layers)
     issues = [*warnings, *issues]
     if settings is None:
-        raise ConfigError(sorted(issues, key=lambda issue: issue.severity != "error"))
+        raise ConfigError(_errors_first(issues))
     sources = tuple(layer.path for layer in layers if layer.path is not None)
     return LoadedSettings(settings, sources, tuple(issues))
+
+
+def _merged(layers: Sequence[_Layer]) -> dict[str, Any]:
+    return copy.deepcopy(reduce(_deep_merge, (layer.data for layer in layers), _builtin_defaults()))
+
+
+def _errors_first(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    return sorted(issues, key=lambda issue: issue.severity != "error")
 
 
 # --- describing -------------------------------------------------------------------------------

@@ -22,7 +22,10 @@ def server_env(xdg: Path, key: str) -> dict[str, str]:
 
 
 async def start(
-    root: Path, env: dict[str, str], profile: str, options: dict[str, Any] | None = None
+    root: Path,
+    env: dict[str, str],
+    profile: str | types.ClientCapabilities,
+    options: dict[str, Any] | None = None,
 ) -> LanguageClient:
     """The real server as a subprocess, initialised with an editor's capabilities."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "fusion_ls"], server_env=env)
@@ -35,7 +38,7 @@ async def start(
     )
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(profile),
+            capabilities=(client_capabilities(profile) if isinstance(profile, str) else profile),
             root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="project")],
             initialization_options=options,

@@ -424,3 +424,16 @@ def test_describe_names_key_variables_but_never_their_values(project: Path, env:
     assert "mode: debate" in text
     assert "anthropic/claude-sonnet-4.5" in text
     assert str(loaded.warnings[0]) in text
+
+
+def test_an_override_does_not_hide_an_error_in_the_file(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".fusion.toml").write_text('[fusion]\nmode = "loud"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+
+    with pytest.raises(ConfigError) as error:
+        load_settings(start=project, overrides={"fusion": {"mode": "merge"}}, env=env)
+
+    [issue] = [i for i in error.value.issues if i.severity == "error"]
+    assert (issue.line, issue.key) == (2, "fusion.mode")
