@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .findings import Fix, LineRange, ProposedFinding
+from .redact import PLACEHOLDER_PREFIX
 
 __all__ = ["NEAR_LINES", "SentText", "anchor", "anchor_all", "normalise", "split_lines"]
 
@@ -100,6 +101,8 @@ def _shift_fix(fix: Fix | None, delta: int, doc: SentText) -> Fix | None:
     if start > end or start not in doc.reviewed or end not in doc.reviewed:
         return None
     replacement = fix.replacement.removesuffix("\n")
+    if PLACEHOLDER_PREFIX in replacement:  # applying it would write the placeholder into the code
+        return None
     original = "\n".join(doc.line(n) for n in range(start, end + 1))
     if replacement == original:
         return None

@@ -22,6 +22,7 @@ from .engine import CodeRequest, Engine
 from .errors import ConfigError, FusionError, UsageError
 from .events import Event, ExplanationFinished, Progress, ReviewFinished
 from .findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
+from .limits import SpendLedger
 from .providers import make_http_client
 from .report import exit_code, render_explanation, render_review
 from .settings import Settings
@@ -142,7 +143,7 @@ async def _drive(
 ) -> FusedReview | FusedExplanation:
     """Run one engine call on a fresh process-wide HTTP client, reporting progress as it goes."""
     async with make_http_client() as client:
-        events = run(Engine(settings, client))
+        events = run(Engine(settings, client, ledger=SpendLedger.default()))
         try:
             async for event in events:
                 progress.show(event)
@@ -162,7 +163,9 @@ def _code_command(args: argparse.Namespace) -> int:
     if getattr(args, "mode", None):
         overrides["fusion"] = {"mode": args.mode}
     settings = _load(args, args.file.resolve().parent, overrides)
-    request = CodeRequest(path=str(args.file), text=text, lines=args.lines)
+    request = CodeRequest(
+        path=str(args.file), text=text, lines=args.lines, file=args.file.resolve()
+    )
     progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
     if args.command == "review":
         result = asyncio.run(_drive(settings, lambda e: e.review(request), progress))

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TypeVar
 
 import httpx
@@ -36,6 +36,7 @@ from .events import (
     ReviewFinished,
     RoundStarted,
 )
+from .exclude import excluded_by, project_root
 from .findings import (
     Finding,
     FusedExplanation,
@@ -50,6 +51,7 @@ from .fusion.consensus import Cluster, all_agree, cluster, consensus
 from .fusion.debate import others_for, unchanged
 from .fusion.labels import anonymise
 from .fusion.merge import merged_findings
+from .limits import SpendLedger
 from .pool import Answered, Call, Reply, ask_one, fan_out
 from .prompts import (
     EXPLAIN_SCHEMA,
@@ -66,6 +68,7 @@ from .prompts import (
     review_messages,
 )
 from .providers import ChatMessage, ChatRequest, Provider, ResponseSchema
+from .redact import make_visible, redact
 from .settings import Mode, ModelRef, Settings
 
 __all__ = ["CodeRequest", "Engine", "language_for"]
@@ -92,12 +95,27 @@ def language_for(path: str) -> str:
 
 @dataclass(frozen=True)
 class CodeRequest:
-    """What to review or explain: a document's text as editor or disk has it, and which lines."""
+    """What to review or explain: a document's text as editor or disk has it, and which lines.
+
+    `path` is how results name the file; `file` (on disk, when there is one) and `workspace`
+    decide which exclude rules apply.
+    """
 
     path: str
     text: str
     lines: LineRange | None = None
     mode: Mode | None = None
+    file: Path | None = None
+    workspace: Path | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What the models are sent, and how much was redacted from it."""
+
+    excerpt: CodeExcerpt
+    doc: SentText
+    redacted: int
 
 
 @dataclass(frozen=True)
@@ -154,8 +172,10 @@ class Engine:
         *,
         env: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        ledger: SpendLedger | None = None,
     ) -> None:
         self.settings = settings
+        self._ledger = ledger
         self._providers = {
             name: Provider(name, conf, client, env) for name, conf in settings.providers.items()
         }
@@ -164,7 +184,10 @@ class Engine:
 
     # -- shared steps --------------------------------------------------------------------
 
-    def _prepare(self, request: CodeRequest) -> tuple[CodeExcerpt, SentText]:
+    def _prepare(self, request: CodeRequest) -> _Prepared:
+        """Check the request may be sent at all, then build what the models will see."""
+        self._refuse_excluded(request)
+        self._refuse_over_budget()
         lines = split_lines(request.text)
         if not any(line.strip() for line in lines):
             raise UsageError(f"nothing to do: {request.path} is empty")
@@ -174,25 +197,52 @@ class Engine:
                 f"lines {wanted} are past the end of {request.path}, which has {len(lines)} lines"
             )
         reviewed = LineRange(start=wanted.start, end=min(wanted.end, len(lines)))
+        redacted = redact(lines)
+        sent = [make_visible(line) for line in redacted.lines]
         excerpt = CodeExcerpt(
             path=request.path,
             language=language_for(request.path),
-            lines=lines,
+            lines=sent,
             reviewed=reviewed,
             context_lines=self.settings.review.context_lines,
         )
         self._check_size(excerpt)
-        return excerpt, SentText(lines=lines, reviewed=reviewed)
+        return _Prepared(excerpt, SentText(lines=sent, reviewed=reviewed), len(redacted.redactions))
+
+    def _refuse_excluded(self, request: CodeRequest) -> None:
+        if request.file is None:
+            return
+        root = project_root(request.file, request.workspace)
+        reason = excluded_by(request.file, root, self.settings.review.exclude)
+        if reason is not None:
+            raise UsageError(f"{request.path} is never sent to a model: {reason}")
+
+    def _refuse_over_budget(self) -> None:
+        if self._ledger is None:
+            return
+        limit = self.settings.limits.max_cost_usd
+        spent = self._ledger.spent_today()
+        if spent >= limit:
+            raise UsageError(
+                f"today's spend ${spent:.2f} has reached limits.max_cost_usd = ${limit:.2f} "
+                "(summed from the providers' reported cost); raise max_cost_usd in your user "
+                "config to go on"
+            )
 
     def _check_size(self, excerpt: CodeExcerpt) -> None:
-        estimate = len(excerpt.render()) // _CHARS_PER_TOKEN
+        per_model = len(excerpt.render()) // _CHARS_PER_TOKEN
+        estimate = per_model * len(self._refs)
         limit = self.settings.limits.max_input_tokens
         if estimate > limit:
             raise UsageError(
-                f"the code to send is about {estimate} tokens, over limits.max_input_tokens = "
-                f"{limit}; review fewer lines (--lines A-B) or raise max_input_tokens in your "
-                "user config"
+                f"this review would send about {estimate} tokens ({per_model} to each of "
+                f"{len(self._refs)} models), over limits.max_input_tokens = {limit}; review "
+                "fewer lines (--lines A-B) or raise max_input_tokens in your user config"
             )
+
+    def _record_spend(self, usage: Usage) -> None:
+        if self._ledger is not None and usage.cost_usd:
+            self._ledger.add(usage.cost_usd)
 
     async def _ask(
         self,
@@ -277,7 +327,8 @@ class Engine:
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Review the request's lines; the last event is `ReviewFinished`."""
         started = time.monotonic()
-        excerpt, doc = self._prepare(request)
+        prepared = self._prepare(request)
+        excerpt, doc = prepared.excerpt, prepared.doc
         fusion = self.settings.fusion
         instructions = self.settings.review.instructions
         mode = request.mode or fusion.mode
@@ -329,6 +380,8 @@ class Engine:
         model_runs = runs.in_order(pool)
         shortfall = _quorum_shortfall(len(final), len(pool), fusion.quorum)
         degraded = "; ".join(r for r in (shortfall, fused.degraded_reason) if r) or None
+        usage = _total_usage(model_runs, fused.judge)
+        self._record_spend(usage)
         yield ReviewFinished(
             FusedReview(
                 path=request.path,
@@ -341,7 +394,8 @@ class Engine:
                 degraded=degraded is not None,
                 degraded_reason=degraded,
                 dropped=sum(a.dropped for a in final.values()) + fused.dropped,
-                usage=_total_usage(model_runs, fused.judge),
+                redacted=prepared.redacted,
+                usage=usage,
                 elapsed_s=round(time.monotonic() - started, 3),
             )
         )
@@ -418,7 +472,8 @@ class Engine:
     async def explain(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Explain the request's lines; the last event is `ExplanationFinished`."""
         started = time.monotonic()
-        excerpt, doc = self._prepare(request)
+        prepared = self._prepare(request)
+        excerpt = prepared.excerpt
         pool = list(self._refs)
         runs = _Runs()
         texts: dict[str, str] = {}
@@ -457,16 +512,19 @@ class Engine:
                 explanation = "\n\n".join(f"### {m}\n\n{text}" for m, text in ordered.items())
                 degraded = f"the judge failed ({judge.status}: {judge.error}); showing each answer"
         model_runs = runs.in_order(pool)
+        usage = _total_usage(model_runs, judge)
+        self._record_spend(usage)
         yield ExplanationFinished(
             FusedExplanation(
                 path=request.path,
-                lines=doc.reviewed,
+                lines=prepared.doc.reviewed,
                 explanation=explanation,
                 models=model_runs,
                 judge=judge,
                 degraded=degraded is not None,
                 degraded_reason=degraded,
-                usage=_total_usage(model_runs, judge),
+                redacted=prepared.redacted,
+                usage=usage,
                 elapsed_s=round(time.monotonic() - started, 3),
             )
         )

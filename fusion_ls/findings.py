@@ -221,6 +221,7 @@ class FusedReview(_Result):
     degraded: bool = False
     degraded_reason: str | None = None
     dropped: int = 0
+    redacted: int = 0
     usage: Usage
     elapsed_s: float
 
@@ -235,5 +236,6 @@ class FusedExplanation(_Result):
     judge: ModelRun | None
     degraded: bool = False
     degraded_reason: str | None = None
+    redacted: int = 0
     usage: Usage
     elapsed_s: float

@@ -53,6 +53,12 @@ def _totals(usage: Usage, elapsed_s: float) -> str:
     )
 
 
+def _redaction_note(count: int) -> list[str]:
+    if not count:
+        return []
+    return [f"{count} secret{'' if count == 1 else 's'} replaced by placeholders before sending"]
+
+
 def render_review(review: FusedReview, lines: Sequence[str]) -> str:
     out = [finding_line(review.path, finding, lines) for finding in review.findings]
     if out:
@@ -65,6 +71,7 @@ def render_review(review: FusedReview, lines: Sequence[str]) -> str:
     if review.dropped:
         tail += f" · {review.dropped} dropped (their quote was not at or near the cited lines)"
     out.append(f"{tail} · {_totals(review.usage, review.elapsed_s)}")
+    out += _redaction_note(review.redacted)
     if review.degraded:
         out.append(f"degraded: {review.degraded_reason}")
     return "\n".join(out)
@@ -74,6 +81,7 @@ def render_explanation(explanation: FusedExplanation) -> str:
     out = [explanation.explanation, ""] if explanation.explanation else []
     out += _status_block(explanation.models, explanation.judge)
     out.append(_totals(explanation.usage, explanation.elapsed_s))
+    out += _redaction_note(explanation.redacted)
     if explanation.degraded:
         out.append(f"degraded: {explanation.degraded_reason}")
     return "\n".join(out)

@@ -27,6 +27,7 @@ from .engine import CodeRequest, Engine
 from .errors import ConfigError, ConfigIssue, FusionError
 from .events import Event, ExplanationFinished, ModelFinished, Progress, ReviewFinished
 from .findings import FusedExplanation, FusedReview, LineRange, ProposedFinding
+from .limits import SpendLedger
 from .locations import PROJECT_FILE, find_project_file
 from .providers import make_http_client
 from .session import DocumentState, ReviewRecord, Snapshot
@@ -230,8 +231,14 @@ class FusionServer(LanguageServer):
             return {"status": "error", "message": str(error)}
         path = to_fs_path(uri)
         file = Path(path) if path else None
-        engine = Engine(self.settings_for(file), self.http)
-        request = CodeRequest(path=_display(file, self.root_path(), uri), text=text, lines=lines)
+        engine = Engine(self.settings_for(file), self.http, ledger=SpendLedger.default())
+        request = CodeRequest(
+            path=_display(file, self.root_path(), uri),
+            text=text,
+            lines=lines,
+            file=file,
+            workspace=self.root_path(),
+        )
         title = "Fusion: review" if kind != EXPLAIN else "Fusion: explain"
         events = engine.explain(request) if kind == EXPLAIN else engine.review(request)
         try:

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .endpoints import check_base_url
+
 __all__ = [
     "DEFAULT_PROVIDER",
     "FusionSettings",
@@ -99,11 +101,8 @@ class ProviderSettings(_Strict):
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http(s) URL like 'https://openrouter.ai/api/v1'")
-        return url.rstrip("/")
+    def _allowed_url(cls, url: str) -> str:
+        return check_base_url(url)
 
     @property
     def resolved_kind(self) -> Literal["openrouter", "openai"]:

@@ -17,7 +17,14 @@ PROFILES = ("visual-studio-code", "neovim")
 
 def server_env(xdg: Path, key: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update({"XDG_CONFIG_HOME": str(xdg), "OPENROUTER_API_KEY": key, "FUSION_LS_LOG": "WARNING"})
+    env.update(
+        {
+            "XDG_CONFIG_HOME": str(xdg),
+            "XDG_STATE_HOME": str(xdg.parent / "state"),
+            "OPENROUTER_API_KEY": key,
+            "FUSION_LS_LOG": "WARNING",
+        }
+    )
     return env
 
 

@@ -17,6 +17,7 @@ from fake_openai import RecordedRequest, Reply
 from fusion_ls.engine import CodeRequest, Engine
 from fusion_ls.events import Event, ReviewFinished
 from fusion_ls.findings import FusedReview
+from fusion_ls.limits import SpendLedger
 from fusion_ls.providers import make_http_client
 from fusion_ls.settings import Settings
 
@@ -107,13 +108,18 @@ def settings_for(base_url: str, **fusion: Any) -> Settings:
 
 
 async def run(
-    settings: Settings, *, explain: bool = False, seed: int = 0, **request: Any
+    settings: Settings,
+    *,
+    explain: bool = False,
+    seed: int = 0,
+    ledger: SpendLedger | None = None,
+    **request: Any,
 ) -> list[Event]:
     """Every event of one engine call on the sample file (or `text=`), the result last."""
     text = request.pop("text", None) or SAMPLE.read_text()
     code = CodeRequest(path=request.pop("path", "sample.py"), text=text, **request)
     async with make_http_client() as client:
-        engine = Engine(settings, client, rng=random.Random(seed))
+        engine = Engine(settings, client, rng=random.Random(seed), ledger=ledger)
         stream = engine.explain(code) if explain else engine.review(code)
         return [event async for event in stream]
 
