@@ -197,16 +197,21 @@ class Engine:
                 f"lines {wanted} are past the end of {request.path}, which has {len(lines)} lines"
             )
         reviewed = LineRange(start=wanted.start, end=min(wanted.end, len(lines)))
-        redacted = redact(lines)
-        sent = [make_visible(line) for line in redacted.lines]
+        context = self.settings.review.context_lines
+        window = LineRange(
+            start=max(1, reviewed.start - context), end=min(len(lines), reviewed.end + context)
+        )
+        self._check_size(lines[window.start - 1 : window.end])
+        redacted = redact(lines, window.start, window.end)
+        sent = list(redacted.lines)
+        sent[window.start - 1 : window.end] = map(make_visible, sent[window.start - 1 : window.end])
         excerpt = CodeExcerpt(
             path=request.path,
             language=language_for(request.path),
             lines=sent,
             reviewed=reviewed,
-            context_lines=self.settings.review.context_lines,
+            context_lines=context,
         )
-        self._check_size(excerpt)
         return _Prepared(excerpt, SentText(lines=sent, reviewed=reviewed), len(redacted.redactions))
 
     def _refuse_excluded(self, request: CodeRequest) -> None:
@@ -229,8 +234,9 @@ class Engine:
                 "config to go on"
             )
 
-    def _check_size(self, excerpt: CodeExcerpt) -> None:
-        per_model = len(excerpt.render()) // _CHARS_PER_TOKEN
+    def _check_size(self, window: Sequence[str]) -> None:
+        """Refuse before any work when the code alone would exceed the input-token limit."""
+        per_model = sum(len(line) + 8 for line in window) // _CHARS_PER_TOKEN
         estimate = per_model * len(self._refs)
         limit = self.settings.limits.max_input_tokens
         if estimate > limit:

@@ -86,19 +86,36 @@ def _redact_line(line: str, number: int, found: list[Redaction]) -> str:
     return _ASSIGNED.sub(assigned, line)
 
 
-def redact(lines: Sequence[str]) -> Redacted:
-    """Secrets in `lines` replaced by `[REDACTED:kind]`, line for line."""
+def _inside_pem(lines: Sequence[str], index: int) -> bool:
+    """Whether line `index` (0-based) falls inside a private key block opened above it."""
+    for line in reversed(lines[:index]):
+        if "PRIVATE KEY" in line:
+            if _PEM_END.search(line):
+                return False
+            if _PEM_BEGIN.search(line):
+                return True
+    return False
+
+
+def redact(lines: Sequence[str], first: int = 1, last: int | None = None) -> Redacted:
+    """Secrets on lines `first..last` (1-based; all by default) replaced by `[REDACTED:kind]`.
+
+    Every line keeps its place; lines outside the span are returned as they are, since they
+    are not sent. A private key block that starts above the span is still recognised.
+    """
+    last = len(lines) if last is None else min(last, len(lines))
     found: list[Redaction] = []
-    out: list[str] = []
-    in_pem = False
-    for number, line in enumerate(lines, start=1):
+    out = list(lines)
+    in_pem = _inside_pem(lines, first - 1)
+    for number in range(first, last + 1):
+        line = lines[number - 1]
         if in_pem or _PEM_BEGIN.search(line):
             if not in_pem:
                 found.append(Redaction("private-key", number))
             in_pem = not _PEM_END.search(line)
-            out.append(_placeholder("private-key"))
+            out[number - 1] = _placeholder("private-key")
             continue
-        out.append(_redact_line(line, number, found))
+        out[number - 1] = _redact_line(line, number, found)
     return Redacted(tuple(out), tuple(found))
 
 

@@ -294,3 +294,12 @@ def test_keys_never_appear_in_output_or_logs(tmp_path: Path, fake_openai: FakeOp
     everything = "\n".join(outputs)
     assert "OPENROUTER_API_KEY" in everything
     assert key not in everything and key[-20:] not in everything
+
+
+def test_a_private_key_block_opened_above_the_sent_lines_is_still_redacted() -> None:
+    lines = ["x = 1", *PEM, "y = 2"]
+    result = redact(lines, first=3, last=5)  # starts inside the block
+    assert result.lines[2] == "[REDACTED:private-key]"
+    assert result.lines[3] == "[REDACTED:private-key]"
+    assert result.lines[4] == "y = 2"
+    assert result.lines[1] == PEM[0]  # outside the span: not sent, left alone
