@@ -166,3 +166,21 @@ async def test_invalid_editor_options_are_reported_and_ignored(
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
+
+
+async def test_shutdown_with_reviews_in_flight_closes_every_connection(
+    root: Path, fake: FakeOpenAI
+) -> None:
+    fake.script("alpha", Reply(content=review(DIV), delay_s=10))
+    fake.script("beta", Reply(content=review(DIV), delay_s=10))
+    lsp = await start(root, server_env(root / "xdg", "sk-test"), "neovim")
+    uri = open_document(lsp, root / "shutdown.py", TEXT)
+    params = types.ExecuteCommandParams(command="fusion.review", arguments=[uri, lines(1, 10)])
+    lsp.protocol.send_request(types.WORKSPACE_EXECUTE_COMMAND, params)
+    await until(lambda: len(fake.requests) == 2)
+
+    await lsp.shutdown_session()  # shutdown, exit, and wait for the process to end
+    await lsp.stop()
+
+    await until(lambda: fake.disconnects == 2)
+    assert lsp._server is not None and lsp._server.returncode == 0
