@@ -1,0 +1,10 @@
+-- fusion-ls for Neovim 0.11+: `vim.lsp.enable('fusion_ls')` starts it for every file buffer.
+-- Change any field with `vim.lsp.config('fusion_ls', { ... })`, for example
+--   init_options = { mode = 'debate', pool = { 'model/a', 'model/b' }, judge = 'model/c' }
+-- or call `require('fusion_ls').setup({ mode = 'debate', ... })`, which does that for you.
+
+---@type vim.lsp.Config
+return {
+  cmd = { 'fusion-ls' },
+  root_markers = { '.fusion.toml', '.git' },
+}

@@ -1,0 +1,198 @@
+--- fusion-ls for Neovim: starts the language server and forwards its commands.
+--- Reviews, prompts and model calls all happen in the server; nothing here knows about them.
+local M = {}
+
+local NAME = 'fusion_ls'
+local DEFAULT_CMD = { 'fusion-ls' }
+local ROOT_MARKERS = { '.fusion.toml', '.git' }
+local HAS_0_11 = vim.fn.has('nvim-0.11') == 1
+
+--- What setup() chose on Neovim 0.10 ({ cmd, init_options }); 0.11 keeps it in vim.lsp.config.
+local legacy = { cmd = DEFAULT_CMD }
+
+--- Checks an optional setup() option; the error points at the caller of setup().
+---@param name string
+---@param value any
+---@param types string|string[]
+local function validate(name, value, types)
+  local ok, err
+  if HAS_0_11 then
+    ok, err = pcall(vim.validate, name, value, types, true)
+  else
+    ok, err = pcall(vim.validate, { [name] = { value, types, true } })
+  end
+  if not ok then
+    error('fusion_ls.setup: ' .. err, 3)
+  end
+end
+
+--- Starts the client for a buffer that holds a file, or attaches the running one (0.10).
+---@param bufnr integer
+local function start(bufnr)
+  local file = vim.api.nvim_buf_get_name(bufnr)
+  if vim.bo[bufnr].buftype ~= '' or file == '' then
+    return
+  end
+  vim.lsp.start({
+    name = NAME,
+    cmd = legacy.cmd,
+    root_dir = vim.fs.root(bufnr, ROOT_MARKERS) or vim.fs.dirname(file),
+    init_options = legacy.init_options,
+  }, { bufnr = bufnr })
+end
+
+---@class fusion_ls.Model
+---@field model string
+---@field provider? string
+
+---@class fusion_ls.Options
+---@field cmd? string[] The server command; default { 'fusion-ls' }.
+---@field mode? 'best-of'|'merge'|'debate' Overrides `fusion.mode` of .fusion.toml.
+---@field pool? (string|fusion_ls.Model)[] Overrides `fusion.pool`.
+---@field judge? string|fusion_ls.Model Overrides `fusion.judge`.
+
+--- Starts fusion-ls for every file buffer, now and from then on.
+---@param opts? fusion_ls.Options
+function M.setup(opts)
+  opts = opts or {}
+  validate('opts', opts, 'table')
+  validate('cmd', opts.cmd, 'table')
+  validate('mode', opts.mode, 'string')
+  validate('pool', opts.pool, 'table')
+  validate('judge', opts.judge, { 'string', 'table' })
+  local init_options = { mode = opts.mode, pool = opts.pool, judge = opts.judge }
+  if vim.tbl_isempty(init_options) then
+    init_options = nil
+  end
+
+  if HAS_0_11 then
+    vim.lsp.config(NAME, { cmd = opts.cmd, init_options = init_options })
+    vim.lsp.enable(NAME)
+    return
+  end
+  legacy = { cmd = opts.cmd or DEFAULT_CMD, init_options = init_options }
+  vim.api.nvim_create_autocmd('FileType', {
+    group = vim.api.nvim_create_augroup('fusion_ls', {}),
+    callback = function(event)
+      start(event.buf)
+    end,
+  })
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].filetype ~= '' then
+      start(bufnr)
+    end
+  end
+end
+
+--- The command Neovim runs to start the server (a function when the user configured one).
+---@return string[]|function|nil
+function M.server_cmd()
+  if HAS_0_11 then
+    local config = vim.lsp.config[NAME]
+    return config and config.cmd
+  end
+  return legacy.cmd
+end
+
+--- Runs one of the server's `fusion.*` commands for a buffer.
+---@param bufnr integer
+---@param command string
+---@param arguments any[]
+---@param on_ok? fun(result: table)
+local function execute(bufnr, command, arguments, on_ok)
+  local client = vim.lsp.get_clients({ bufnr = bufnr, name = NAME })[1]
+  if not client then
+    vim.notify(
+      'fusion-ls is not attached to this buffer (see :checkhealth fusion_ls)',
+      vim.log.levels.WARN
+    )
+    return
+  end
+  ---@param err? lsp.ResponseError
+  ---@param result? {status: string}
+  local function handler(err, result)
+    if err then
+      vim.notify(('fusion-ls: %s failed: %s'):format(command, err.message), vim.log.levels.ERROR)
+    elseif result and result.status == 'stale' then
+      vim.notify('fusion-ls: the buffer changed too much while the models ran; run it again')
+    elseif result and result.status == 'ok' and on_ok then
+      on_ok(result)
+    end
+    -- status "error": the server has already shown why.
+  end
+  if HAS_0_11 then
+    local lsp_command = { title = command, command = command, arguments = arguments }
+    client:exec_cmd(lsp_command, { bufnr = bufnr }, handler)
+  else
+    local params = { command = command, arguments = arguments }
+    client.request('workspace/executeCommand', params, handler, bufnr)
+  end
+end
+
+--- Lines first..last (1-based) as the LSP range of whole lines the server expects.
+---@param first integer
+---@param last integer
+---@return lsp.Range
+local function line_range(first, last)
+  return { start = { line = first - 1, character = 0 }, ['end'] = { line = last, character = 0 } }
+end
+
+---@param bufnr integer
+---@return integer
+local function resolve(bufnr)
+  return bufnr == 0 and vim.api.nvim_get_current_buf() or bufnr
+end
+
+--- Reviews lines first..last; the findings arrive as diagnostics.
+---@param bufnr integer
+---@param first integer
+---@param last integer
+function M.review(bufnr, first, last)
+  bufnr = resolve(bufnr)
+  execute(bufnr, 'fusion.review', { vim.uri_from_bufnr(bufnr), line_range(first, last) })
+end
+
+--- Explains lines first..last in a floating window; hovering the lines shows it again.
+---@param bufnr integer
+---@param first integer
+---@param last integer
+function M.explain(bufnr, first, last)
+  bufnr = resolve(bufnr)
+  local arguments = { vim.uri_from_bufnr(bufnr), line_range(first, last) }
+  execute(bufnr, 'fusion.explain', arguments, function(result)
+    local lines = vim.split(result.explanation, '\n')
+    vim.lsp.util.open_floating_preview(lines, 'markdown', { focus_id = 'fusion_ls_explain' })
+  end)
+end
+
+--- Reviews the whole buffer.
+---@param bufnr integer
+function M.review_file(bufnr)
+  bufnr = resolve(bufnr)
+  execute(bufnr, 'fusion.reviewFile', { vim.uri_from_bufnr(bufnr) })
+end
+
+--- Removes the buffer's findings and explanations, and stops its running reviews.
+---@param bufnr integer
+function M.clear(bufnr)
+  bufnr = resolve(bufnr)
+  execute(bufnr, 'fusion.clear', { vim.uri_from_bufnr(bufnr) })
+end
+
+--- LspProgress handler: echoes fusion-ls's progress and notifies how a run ended.
+---@param event {data: {client_id: integer, params: lsp.ProgressParams}}
+function M.on_progress(event)
+  local client = vim.lsp.get_client_by_id(event.data.client_id)
+  local value = event.data.params.value
+  if not (client and client.name == NAME and type(value) == 'table') then
+    return
+  end
+  if value.kind == 'end' then
+    vim.notify('Fusion: ' .. (value.message or 'done'), vim.log.levels.INFO)
+  else -- "begin" has the title ("Fusion: review"), a "report" the state ("round 1: 2/3 answered")
+    local text = value.kind == 'begin' and value.title or ('Fusion: ' .. (value.message or '…'))
+    vim.api.nvim_echo({ { text } }, false, {})
+  end
+end
+
+return M
