@@ -77,18 +77,28 @@ def selected_lines(selection: types.Range) -> LineRange:
 def line_edits(
     changes: Sequence[types.TextDocumentContentChangeEvent], line_count: int
 ) -> list[LineEdit]:
-    """LSP content changes as line edits, applied in order (each range is in the text before it)."""
+    """LSP content changes as line edits, applied in order (each range is in the text before it).
+
+    An edit from column 0 to column 0 whose text ends a line (Vim's `dd`, pasting whole lines,
+    Enter at the start of a line) touches only the lines it covers, so a line below it that
+    reads the same as one inside it is not mistaken for it.
+    """
     edits = []
     for change in changes:
-        added = change.text.count("\n") + change.text.count("\r") - change.text.count("\r\n")
+        text = change.text
+        breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+        ends_line = text == "" or text.endswith(("\n", "\r"))
         if isinstance(change, types.TextDocumentContentChangePartial):
-            start, end = change.range.start.line + 1, change.range.end.line + 1
-            edits.append(LineEdit(start=start, end=end, new_count=added + 1))
-            line_count += added - (end - start)
+            start, end = change.range.start, change.range.end
+            if start.character == 0 and end.character == 0 and ends_line:
+                edit = LineEdit(start=start.line + 1, end=end.line, new_count=breaks)
+            else:
+                edit = LineEdit(start=start.line + 1, end=end.line + 1, new_count=breaks + 1)
         else:
-            new_count = added + (0 if change.text.endswith(("\n", "\r")) else 1)
-            edits.append(LineEdit(start=1, end=max(line_count, 1), new_count=new_count))
-            line_count = new_count
+            new_count = breaks + (0 if ends_line else 1)
+            edit = LineEdit(start=1, end=max(line_count, 1), new_count=new_count)
+        edits.append(edit)
+        line_count += edit.delta
     return edits
 
 
@@ -168,7 +178,8 @@ def finding_hover(
     ]
     if finding.rationale:
         parts += [finding.rationale, ""]
-    parts += _statements(finding, statements)
+    as_reviewed = next((f for f in review.findings if f.id == finding.id), finding)
+    parts += _statements(as_reviewed, statements)
     parts += _fix_diff(finding, lines)
     parts += _review_footer(review.mode, review.models, review.judge, review.usage)
     if review.degraded:

@@ -47,6 +47,11 @@ class Explained:
     anchor: Anchor
     explanation: FusedExplanation
 
+    def moved(self, anchor: Anchor) -> Explained:
+        """The explanation on its new lines (hover names the lines it covers now)."""
+        lines = LineRange(start=anchor.start, end=anchor.end)
+        return Explained(anchor, self.explanation.model_copy(update={"lines": lines}))
+
 
 def _move_fix(fix: Fix | None, anchor: Anchor | None) -> Fix | None:
     if fix is None or anchor is None:
@@ -93,12 +98,11 @@ class DocumentState:
         self.published = [
             moved for item in self.published if (moved := _follow(item, edits, lines)) is not None
         ]
-        kept = []
-        for item in self.explained:
-            anchor = relocate(item.anchor, edits, lines)
-            if anchor is not None:
-                kept.append(Explained(anchor, item.explanation))
-        self.explained = kept
+        self.explained = [
+            item.moved(anchor)
+            for item in self.explained
+            if (anchor := relocate(item.anchor, edits, lines)) is not None
+        ]
 
     def place_review(
         self, snapshot: Snapshot, record: ReviewRecord, lines: Sequence[str]
@@ -144,7 +148,7 @@ class DocumentState:
         if anchor is None:
             return False
         self.explained = [e for e in self.explained if not _overlaps(e.anchor, anchor)]
-        self.explained.append(Explained(anchor, explanation))
+        self.explained.append(Explained(anchor, explanation).moved(anchor))
         return True
 
     def findings_at(self, line: int) -> list[Published]:
@@ -159,10 +163,3 @@ class DocumentState:
 
 def _overlaps(a: Anchor, b: Anchor) -> bool:
     return a.start <= b.end and b.start <= a.end
-
-
-def reviewed_lines(line_range: LineRange | None, line_count: int) -> LineRange | None:
-    """Clamp a requested range to the document; None means the whole document."""
-    if line_range is None:
-        return None
-    return LineRange(start=line_range.start, end=min(line_range.end, max(line_count, 1)))

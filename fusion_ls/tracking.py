@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 
 __all__ = ["Anchor", "EditLog", "LineEdit", "relocate"]
 
-_MAX_CANDIDATES = 8
+_MAX_CANDIDATES = 256  # edits touching an item each add a place; one per edit in practice
 _MAX_LOG = 2000
 
 
 @dataclass(frozen=True)
 class LineEdit:
-    """Lines `start..end` (1-based, inclusive, before the edit) became `new_count` lines."""
+    """Lines `start..end` (1-based, inclusive, before the edit) became `new_count` lines.
+
+    `end = start - 1` is a pure insertion before line `start`; `new_count = 0` a deletion.
+    """
 
     start: int
     end: int
