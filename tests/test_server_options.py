@@ -184,3 +184,27 @@ async def test_shutdown_with_reviews_in_flight_closes_every_connection(
 
     await until(lambda: fake.disconnects == 2)
     assert lsp._server is not None and lsp._server.returncode == 0
+
+
+async def test_the_server_never_prints_a_key(
+    root: Path, fake: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    key = "sk-or-v1-" + "e" * 64
+    fake.script("alpha", Reply(status=401, error=f"Incorrect API key provided: {key}"))
+    fake.script("beta", Reply(status=500, error=f"upstream said {key}"))
+    env = {**server_env(root / "xdg", key), "FUSION_LS_LOG": "DEBUG"}
+    lsp = await start(root, env, "neovim")
+    try:
+        uri = open_document(lsp, root / "keyscan.py", TEXT)
+        result = await command(lsp, "fusion.review", uri, lines(1, 10))
+        assert result["status"] == "ok"
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()
+
+    printed = capfd.readouterr()
+    said = [m.message for m in lsp.messages]
+    everything = "\n".join([printed.out, printed.err, *said, str(lsp.diagnostics)])
+    assert "OPENROUTER_API_KEY" in "\n".join(said)  # the 401 names the variable to check
+    assert "DEBUG" in printed.err  # the server's debug log was captured and scanned
+    assert key not in everything and key[-24:] not in everything
