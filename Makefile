@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: review explain test lint clean
+.PHONY: review explain test lint vscode clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy fusion_ls
 
-## The whole suite: lint, types, every test.
-test: lint
+## The VS Code extension: install, compile, unit tests, package the .vsix (needs Node 20 + npm).
+vscode:
+	cd editors/vscode && npm ci --no-audit --no-fund && npm run ci
+
+## The whole suite: lint, types, the VS Code extension, every Python and Neovim test.
+test: lint vscode
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix

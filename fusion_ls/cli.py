@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
@@ -17,14 +18,25 @@ from pathlib import Path
 from typing import TextIO
 
 from .anchoring import split_lines
+from .cache import ResponseCache
 from .config import describe_settings, load_settings
 from .engine import CodeRequest, Engine
 from .errors import ConfigError, FusionError, UsageError
-from .events import Event, ExplanationFinished, Progress, ReviewFinished
-from .findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
+from .evaluation import load_dataset, render_eval, run_eval
+from .events import (
+    Event,
+    ExplanationFinished,
+    ModelFinished,
+    Notice,
+    Progress,
+    ReviewFinished,
+)
+from .findings import SEVERITIES, FusedExplanation, FusedReview, LineRange, ProposedFinding
+from .fusion.consensus import cluster, consensus
 from .limits import SpendLedger
 from .providers import make_http_client
-from .report import exit_code, render_explanation, render_review
+from .report import exit_code, finding_line, render_explanation, render_review
+from .sarif import artifact_uri, to_sarif
 from .settings import Settings
 from .trust import trust_file, trusted_files, untrust_file
 from .version import __version__
@@ -66,17 +78,37 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("file", metavar="FILE", type=Path)
         sub.add_argument("--lines", type=_line_range, metavar="A-B", help="1-based, inclusive")
-        sub.add_argument("--format", choices=["text", "json"], default="text")
+        formats = ["text", "json", "sarif"] if name == "review" else ["text", "json"]
+        sub.add_argument("--format", choices=formats, default="text")
         sub.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
         sub.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+        sub.add_argument(
+            "--no-cache", action="store_true", help="ask the models even for a cached request"
+        )
         return sub
 
     review = code_command("review", "review code with the model pool and fuse the findings")
     review.add_argument("--mode", choices=["best-of", "merge", "debate"])
+    review.add_argument(
+        "--stream",
+        action="store_true",
+        help="print each model's findings as it answers, then the fused set (text format)",
+    )
     review.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
                         help="exit 1 when a finding is at least this severe: "
                         + ", ".join(SEVERITIES))  # fmt: skip
     code_command("explain", "explain code with the model pool and merge the explanations")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="compare each pool model alone with fusion in each mode on a labelled dataset",
+        description="Run every setup over a labelled dataset (a directory with a dataset.toml; "
+        "see eval/README.md) and print precision, recall, F1, latency, tokens and cost.",
+    )
+    evaluate.add_argument("dataset", metavar="DATASET", type=Path)
+    evaluate.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
+    evaluate.add_argument("--format", choices=["text", "json"], default="text")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
     config = commands.add_parser("config", help="inspect settings")
     config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
@@ -120,7 +152,9 @@ class _ProgressLine:
         self._last = ""
 
     def show(self, event: Event) -> None:
-        text = self._progress.update(event)
+        self.write(self._progress.update(event))
+
+    def write(self, text: str) -> None:
         if not self._enabled or text == self._last:
             return
         self._last = text
@@ -136,17 +170,42 @@ class _ProgressLine:
             self._stream.flush()
 
 
+class _Stream:
+    """`--stream`: each model's findings on stdout as it answers, before the fused set."""
+
+    def __init__(self, path: str, lines: list[str], pool: int) -> None:
+        self._path, self._lines, self._pool = path, lines, pool
+        self._statements: dict[str, list[ProposedFinding]] = {}
+        self._printed: set[str] = set()
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            print(f"note: {event.text}", flush=True)
+        if not isinstance(event, ModelFinished) or event.run.status != "ok":
+            return
+        self._statements[event.run.model] = list(event.findings)
+        for found in consensus(self._path, cluster(self._statements), self._pool):
+            line = finding_line(self._path, found, self._lines, provisional=True)
+            if line not in self._printed:
+                self._printed.add(line)
+                print(line, flush=True)
+
+
 async def _drive(
     settings: Settings,
     run: Callable[[Engine], AsyncGenerator[Event, None]],
     progress: _ProgressLine,
+    cache: ResponseCache | None,
+    stream: _Stream | None = None,
 ) -> FusedReview | FusedExplanation:
     """Run one engine call on a fresh process-wide HTTP client, reporting progress as it goes."""
     async with make_http_client() as client:
-        events = run(Engine(settings, client, ledger=SpendLedger.default()))
+        events = run(Engine(settings, client, ledger=SpendLedger.default(), cache=cache))
         try:
             async for event in events:
                 progress.show(event)
+                if stream is not None:
+                    stream.show(event)
                 if isinstance(event, ReviewFinished):
                     return event.review
                 if isinstance(event, ExplanationFinished):
@@ -167,12 +226,21 @@ def _code_command(args: argparse.Namespace) -> int:
         path=str(args.file), text=text, lines=args.lines, file=args.file.resolve()
     )
     progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    cache = None if args.no_cache else ResponseCache.default()
     if args.command == "review":
-        result = asyncio.run(_drive(settings, lambda e: e.review(request), progress))
+        stream = None
+        if args.stream and args.format == "text":
+            stream = _Stream(request.path, split_lines(text), len(settings.fusion.pool))
+        result = asyncio.run(_drive(settings, lambda e: e.review(request), progress, cache, stream))
+        if stream is not None:
+            print("fused:")
     else:
-        result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress))
+        result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress, cache))
     if args.format == "json":
         print(result.model_dump_json(indent=2))
+    elif args.format == "sarif" and isinstance(result, FusedReview):
+        uri = artifact_uri(args.file, Path.cwd())
+        print(json.dumps(to_sarif(result, split_lines(text), artifact_uri=uri), indent=2))
     elif isinstance(result, FusedReview):
         print(render_review(result, split_lines(text)))
     else:
@@ -182,6 +250,29 @@ def _code_command(args: argparse.Namespace) -> int:
         return EXIT_NO_MODEL
     if isinstance(result, FusedReview):
         return exit_code(result, args.fail_on)
+    return EXIT_OK
+
+
+def _eval_command(args: argparse.Namespace) -> int:
+    """Every setup over a labelled dataset; 3 when no model answered on any case."""
+    dataset = load_dataset(args.dataset)
+    settings = _load(args, dataset.root, {})
+    progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    try:
+        report = asyncio.run(
+            run_eval(
+                dataset,
+                settings,
+                ledger=SpendLedger.default(),
+                on_progress=lambda step: progress.write(str(step)),
+            )
+        )
+    finally:
+        progress.close()
+    print(report.model_dump_json(indent=2) if args.format == "json" else render_eval(report))
+    if report.measured_nothing:
+        print("fusion-ls: no model answered on any case; each case says why", file=sys.stderr)
+        return EXIT_NO_MODEL
     return EXIT_OK
 
 
@@ -237,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "review": _code_command,
         "explain": _code_command,
+        "eval": _eval_command,
         "config": _config_command,
         "trust": _trust_command,
         "untrust": _trust_command,

@@ -103,17 +103,20 @@ def _read_each(paths: Sequence[Path | None]) -> list[_ConfigFile | None]:
 
 
 def _without_untrusted_providers(
-    project: _ConfigFile, env: Mapping[str, str]
+    project: _ConfigFile, env: Mapping[str, str], workspace_trusted: bool
 ) -> tuple[dict[str, Any], list[ConfigIssue]]:
     """An untrusted file's `providers` would send code (and maybe a key) to a URL the
-    repository's author chose, so they are dropped before merging."""
-    trusted = is_trusted_content(project.path, project.digest, env)
+    repository's author chose, so they are dropped before merging. An editor that has not
+    trusted the workspace (VS Code's Restricted Mode) overrules `fusion-ls trust`."""
+    trusted = workspace_trusted and is_trusted_content(project.path, project.digest, env)
     if "providers" not in project.data or trusted:
         return project.data, []
     data = {key: value for key, value in project.data.items() if key != "providers"}
     message = (
         "providers in this project file are ignored until you trust it: "
         f"run `fusion-ls trust {shlex.quote(str(project.path))}`"
+        if workspace_trusted
+        else "providers in this project file are ignored: the editor has not trusted this workspace"
     )
     line = project.locator.line_of(("providers",))
     return data, [ConfigIssue(project.path, line, "providers", message, "warning")]
@@ -463,9 +466,9 @@ def _project_path(start: Path | None, project_file: Path | None, root: Path | No
 
 
 def _project_layer(
-    project: _ConfigFile, user: _ConfigFile | None, env: Mapping[str, str]
+    project: _ConfigFile, user: _ConfigFile | None, env: Mapping[str, str], workspace_trusted: bool
 ) -> tuple[_Layer, list[ConfigIssue]]:
-    data, untrusted = _without_untrusted_providers(project, env)
+    data, untrusted = _without_untrusted_providers(project, env, workspace_trusted)
     data, key_names = _without_key_variables(project, data, env)
     data, lowered = _within_user_limits(project, data, user)
     return _Layer(project.path, data, project.locator), [*untrusted, *key_names, *lowered]
@@ -478,6 +481,7 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     root: Path | None = None,
+    workspace_trusted: bool = True,
 ) -> LoadedSettings:
     """Build the effective settings: defaults < user config < project file < overrides.
 
@@ -494,7 +498,7 @@ def load_settings(
     if user is not None:
         layers.append(_Layer(user.path, user.data, user.locator))
     if project is not None:
-        layer, found = _project_layer(project, user, env)
+        layer, found = _project_layer(project, user, env, workspace_trusted)
         layers.append(layer)
         warnings.extend(found)
     if overrides and layers:

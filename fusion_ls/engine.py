@@ -7,6 +7,7 @@ cancels every model call in flight.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
@@ -19,6 +20,7 @@ from typing import TypeVar
 
 import httpx
 
+from .analyzers import ANALYZERS
 from .anchoring import SentText, anchor_all, split_lines
 from .answers import (
     InvalidAnswer,
@@ -27,12 +29,14 @@ from .answers import (
     parse_review,
     parse_verdict,
 )
+from .cache import ResponseCache
 from .errors import ProviderError, UsageError
 from .events import (
     Event,
     ExplanationFinished,
     JudgeStarted,
     ModelFinished,
+    Notice,
     ReviewFinished,
     RoundStarted,
 )
@@ -67,9 +71,9 @@ from .prompts import (
     repair_messages,
     review_messages,
 )
-from .providers import ChatMessage, ChatRequest, Provider, ResponseSchema
+from .providers import ChatMessage, ChatRequest, ChatResult, Provider, ResponseSchema
 from .redact import make_visible, redact
-from .settings import Mode, ModelRef, Settings
+from .settings import TOOL_PROVIDER, Mode, ModelRef, Settings
 
 __all__ = ["CodeRequest", "Engine", "language_for"]
 
@@ -173,13 +177,15 @@ class Engine:
         env: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
         ledger: SpendLedger | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.settings = settings
         self._ledger = ledger
+        self._cache = cache
         self._providers = {
             name: Provider(name, conf, client, env) for name, conf in settings.providers.items()
         }
-        self._rng = rng or random.Random()
+        self._rng = rng
         self._refs = {ref.name: ref for ref in settings.fusion.pool}
 
     # -- shared steps --------------------------------------------------------------------
@@ -270,17 +276,37 @@ class Engine:
                 schema=schema,
             )
 
-        first = await provider.chat(request(messages), fusion.timeout_s)
+        first, cached = await self._chat(provider, request(messages))
         try:
-            return Reply(parse(first.text, False), first.usage)
+            return Reply(parse(first.text, False), first.usage, cached)
         except InvalidAnswer as problem:
-            retry = await provider.chat(
-                request(repair_messages(messages, first.text, str(problem))), fusion.timeout_s
+            retry, cached = await self._chat(
+                provider, request(repair_messages(messages, first.text, str(problem)))
             )
         try:
-            return Reply(parse(retry.text, True), first.usage + retry.usage)
+            return Reply(parse(retry.text, True), first.usage + retry.usage, cached)
         except InvalidAnswer as problem:
             raise ProviderError(f"invalid answer: {problem}", status="invalid") from None
+
+    async def _chat(self, provider: Provider, request: ChatRequest) -> tuple[ChatResult, bool]:
+        """One chat call, answered from the response cache when the same request was made."""
+        if self._cache is None:
+            return await provider.chat(request, self.settings.fusion.timeout_s), False
+        conf = provider.settings
+        key = self._cache.key(conf.base_url, conf.uses_structured_output, request)
+        hit = await self._cache.get(key)
+        if hit is not None:
+            return hit, True
+        result = await provider.chat(request, self.settings.fusion.timeout_s)
+        await self._cache.put(key, result)
+        return result, False
+
+    def _shuffler(self, *material: str) -> random.Random:
+        """The label shuffle: fixed by the content, so a repeated review is a cache hit too."""
+        if self._rng is not None:
+            return self._rng
+        digest = hashlib.sha256("\0".join(material).encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
 
     async def _round(
         self,
@@ -328,7 +354,50 @@ class Engine:
             ref, messages, REVIEW_SCHEMA, lambda text, salvage: parse_review(text, salvage=salvage)
         )
         kept, lost = anchor_all(reply.value.findings, doc)
-        return Reply(_Answer(kept, reply.value.summary, lost + reply.value.skipped), reply.usage)
+        answer = _Answer(kept, reply.value.summary, lost + reply.value.skipped)
+        return Reply(answer, reply.usage, reply.cached)
+
+    async def _analyzed(self, ref: ModelRef, doc: SentText, request: CodeRequest) -> Reply[_Answer]:
+        """A local analyzer's review of the same text the models see, within the same lines."""
+        analyzer = ANALYZERS[ref.model]
+        if PurePath(request.path).suffix.lower() not in analyzer.suffixes:
+            handled = ", ".join(sorted(analyzer.suffixes))
+            raise ProviderError(f"{ref.name} reviews {handled} files only", status="skipped")
+        cwd = request.file.parent if request.file else None
+        found = await analyzer.review(doc.lines, request.path, cwd, self.settings.fusion.timeout_s)
+        kept, _ = anchor_all([f for f in found if f.line_start in doc.reviewed], doc)
+        return Reply(_Answer(kept, f"{len(kept)} findings from {ref.name}.", 0), Usage())
+
+    async def _review_pool(self, request: CodeRequest) -> tuple[dict[str, ModelRef], str | None]:
+        """The pool for this review: the configured one, or, when no model can be asked at all
+        (no key, nothing listening), the local analyzers alone, with a notice saying so."""
+        models = [ref for ref in self._refs.values() if not ref.is_tool]
+        problems = [await self._unusable(ref) for ref in models]
+        if not models or not all(problems):
+            return dict(self._refs), None
+        suffix = PurePath(request.path).suffix.lower()
+        tools = [ref for ref in self._refs.values() if ref.is_tool] or [
+            ModelRef(model=name, provider=TOOL_PROVIDER)
+            for name, analyzer in ANALYZERS.items()
+            if suffix in analyzer.suffixes
+        ]
+        if not tools:
+            return dict(self._refs), None
+        reasons = "; ".join(dict.fromkeys(p for p in problems if p))
+        names = ", ".join(ref.name for ref in tools)
+        notice = (
+            f"no model provider can be used ({reasons}); reviewing with local analyzers only: "
+            f"{names}"
+        )
+        return {ref.name: ref for ref in tools}, notice
+
+    async def _unusable(self, ref: ModelRef) -> str | None:
+        provider = self._providers[ref.provider]
+        problem = provider.key_problem()
+        keyless = problem is None and provider.settings.api_key_env is None
+        if keyless and not await provider.reachable():
+            problem = f"nothing answers at {provider.settings.base_url}"
+        return problem
 
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Review the request's lines; the last event is `ReviewFinished`."""
@@ -338,14 +407,20 @@ class Engine:
         fusion = self.settings.fusion
         instructions = self.settings.review.instructions
         mode = request.mode or fusion.mode
-        pool = list(self._refs)
+        refs, notice = await self._review_pool(request)
+        if notice is not None:
+            yield Notice(notice)
+        pool = list(refs)
         rounds = fusion.rounds if mode == "debate" else 1
         runs = _Runs()
         answers: dict[str, _Answer] = {}
 
         def calls(messages: Mapping[str, tuple[ChatMessage, ...]]) -> dict[str, Call[_Answer]]:
             return {
-                m: partial(self._reviewed, self._refs[m], msgs, doc) for m, msgs in messages.items()
+                m: partial(self._reviewed, refs[m], msgs, doc)
+                if not refs[m].is_tool
+                else partial(self._analyzed, refs[m], doc, request)
+                for m, msgs in messages.items()
             }
 
         yield RoundStarted(1, rounds, len(pool))
@@ -359,9 +434,14 @@ class Engine:
             before = {m: a.findings for m, a in answers.items()}
             revise = {
                 m: debate_messages(
-                    excerpt, instructions, round_number, before[m], others_for(m, before, self._rng)
+                    excerpt,
+                    instructions,
+                    round_number,
+                    before[m],
+                    others_for(m, before, self._shuffler(excerpt.render(), m, str(round_number))),
                 )
                 for m in before
+                if not refs[m].is_tool  # an analyzer's report does not change its mind
             }
             yield RoundStarted(round_number, rounds, len(revise))
             revised: dict[str, _Answer] = {}
@@ -401,6 +481,7 @@ class Engine:
                 degraded_reason=degraded,
                 dropped=sum(a.dropped for a in final.values()) + fused.dropped,
                 redacted=prepared.redacted,
+                notice=notice,
                 usage=usage,
                 elapsed_s=round(time.monotonic() - started, 3),
             )
@@ -425,7 +506,7 @@ class Engine:
     ) -> _Fused:
         """Fuse with the judge; if it fails, the consensus is the result, marked degraded."""
         instructions = self.settings.review.instructions
-        labels = anonymise(list(final), self._rng)
+        labels = anonymise(list(final), self._shuffler(excerpt.render(), *final))
         findings_by_model = {m: a.findings for m, a in final.items()}
         result: _Fused | None = None
         if mode == "best-of":
@@ -480,7 +561,11 @@ class Engine:
         started = time.monotonic()
         prepared = self._prepare(request)
         excerpt = prepared.excerpt
-        pool = list(self._refs)
+        pool = [name for name, ref in self._refs.items() if not ref.is_tool]
+        if not pool:
+            raise UsageError(
+                "local analyzers review but cannot explain; add a model to fusion.pool to explain"
+            )
         runs = _Runs()
         texts: dict[str, str] = {}
         messages = explain_messages(excerpt, self.settings.review.instructions)
@@ -504,7 +589,7 @@ class Engine:
             )  # fmt: skip
         else:
             yield JudgeStarted(self.settings.fusion.judge.name)
-            labels = anonymise(list(ordered), self._rng)
+            labels = anonymise(list(ordered), self._shuffler(excerpt.render(), *ordered))
             merged, judge = await self._judge(
                 judge_explain_messages(excerpt, {label: ordered[m] for label, m in labels.items()}),
                 EXPLAIN_SCHEMA,

@@ -62,7 +62,7 @@ class UsageError(FusionError):
     """The request itself is wrong (a line range past the end of the file, say)."""
 
 
-ProviderFailure = Literal["error", "timeout", "invalid"]
+ProviderFailure = Literal["error", "timeout", "invalid", "skipped"]
 
 
 class ProviderError(FusionError):

@@ -15,10 +15,18 @@ __all__ = [
     "ExplanationFinished",
     "JudgeStarted",
     "ModelFinished",
+    "Notice",
     "Progress",
     "ReviewFinished",
     "RoundStarted",
 ]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the person should know before the results, e.g. that no model could be asked."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class ExplanationFinished:
     explanation: FusedExplanation
 
 
-Event = RoundStarted | ModelFinished | JudgeStarted | ReviewFinished | ExplanationFinished
+Event = Notice | RoundStarted | ModelFinished | JudgeStarted | ReviewFinished | ExplanationFinished
 
 
 @dataclass
@@ -64,6 +72,8 @@ class Progress:
     parts: list[str] = field(default_factory=list)
 
     def update(self, event: Event) -> str:
+        if isinstance(event, Notice):
+            return " · ".join(self.parts)
         if isinstance(event, RoundStarted):
             self.parts = [f"round {event.round}: 0/{event.models} answered"]
         elif isinstance(event, ModelFinished):

@@ -185,6 +185,7 @@ class ModelRun(_Result):
     latency_s: float | None = None
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
+    cached: bool = False
 
 
 class Finding(_Result):
@@ -222,6 +223,7 @@ class FusedReview(_Result):
     degraded_reason: str | None = None
     dropped: int = 0
     redacted: int = 0
+    notice: str | None = None
     usage: Usage
     elapsed_s: float
 

@@ -29,6 +29,7 @@ class Reply(Generic[T]):
 
     value: T
     usage: Usage
+    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,20 @@ async def ask_one(model: str, call: Call[T], timeout_s: float) -> Outcome[T]:
     """Run one call to completion and describe how it went; never raises but CancelledError."""
     started = time.monotonic()
 
-    def run(status: ModelStatus, error: str | None = None, usage: Usage | None = None) -> ModelRun:
+    def run(
+        status: ModelStatus,
+        error: str | None = None,
+        usage: Usage | None = None,
+        cached: bool = False,
+    ) -> ModelRun:
         latency = round(time.monotonic() - started, 3)
         return ModelRun(
-            model=model, status=status, latency_s=latency, error=error, usage=usage or Usage()
+            model=model,
+            status=status,
+            latency_s=latency,
+            error=error,
+            usage=usage or Usage(),
+            cached=cached,
         )
 
     try:
@@ -67,7 +78,7 @@ async def ask_one(model: str, call: Call[T], timeout_s: float) -> Outcome[T]:
     except Exception as error:  # a bug in parsing must not take the whole review down
         log.exception("model %s: unexpected failure", model)
         return Failed(model, run("error", f"internal error: {type(error).__name__}: {error}"))
-    return Answered(model, reply.value, run("ok", usage=reply.usage))
+    return Answered(model, reply.value, run("ok", usage=reply.usage, cached=reply.cached))
 
 
 async def fan_out(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -229,15 +230,37 @@ class Provider:
         )
         return ChatResult(text=text, usage=usage, latency_s=latency, finish_reason=finish_reason)
 
-    def _require_key(self) -> None:
-        """A provider that names a key variable gets no request while that variable is empty."""
+    def key_problem(self) -> str | None:
+        """Why this provider cannot be asked at all (its key variable is empty), or None."""
         variable = self.settings.api_key_env
         if variable and self._api_key is None:
-            raise ProviderError(
+            return (
                 f"{variable} is not set: export {variable}=<your key> for provider "
                 f"{self.name!r}, or put a provider that needs no key (e.g. a local Ollama) "
                 "in the pool"
             )
+        return None
+
+    async def reachable(self, timeout_s: float = 0.5) -> bool:
+        """Whether something listens at the base URL (a TCP connect; nothing is sent)."""
+        parts = urlsplit(self.settings.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, port), timeout_s
+            )
+        except (OSError, asyncio.TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    def _require_key(self) -> None:
+        """A provider that names a key variable gets no request while that variable is empty."""
+        problem = self.key_problem()
+        if problem is not None:
+            raise ProviderError(problem)
 
     async def _with_retries(
         self, request: ChatRequest, deadline: float

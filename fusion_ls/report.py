@@ -15,11 +15,14 @@ def _column(lines: Sequence[str], line: int) -> int:
     return len(text) - len(text.lstrip()) + 1
 
 
-def finding_line(path: str, finding: Finding, lines: Sequence[str]) -> str:
+def finding_line(
+    path: str, finding: Finding, lines: Sequence[str], *, provisional: bool = False
+) -> str:
     column = _column(lines, finding.line_start)
+    so_far = " so far" if provisional else ""
     return (
         f"{path}:{finding.line_start}:{column}: {finding.severity} [{finding.category}] "
-        f"{finding.message} ({finding.agreement} models)"
+        f"{finding.message} ({finding.agreement} models{so_far})"
     )
 
 
@@ -35,7 +38,8 @@ def status_line(run: ModelRun, width: int) -> str:
     detail = _usage_text(run.usage) if run.status == "ok" else ""
     if run.error:
         detail = f"{detail}; {run.error}" if detail else run.error
-    return f"  {run.status:<9} {run.model:<{width}}  {latency:>8}  {detail}".rstrip()
+    status = "cached" if run.cached else run.status
+    return f"  {status:<9} {run.model:<{width}}  {latency:>8}  {detail}".rstrip()
 
 
 def _status_block(models: Sequence[ModelRun], judge: ModelRun | None) -> list[str]:
@@ -60,7 +64,8 @@ def _redaction_note(count: int) -> list[str]:
 
 
 def render_review(review: FusedReview, lines: Sequence[str]) -> str:
-    out = [finding_line(review.path, finding, lines) for finding in review.findings]
+    out = [f"note: {review.notice}"] if review.notice else []
+    out += [finding_line(review.path, finding, lines) for finding in review.findings]
     if out:
         out.append("")
     if review.summary:

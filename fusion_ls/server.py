@@ -22,15 +22,24 @@ from pygls.uris import to_fs_path
 
 from . import lsp_mapping
 from .anchoring import split_lines
+from .cache import ResponseCache
 from .config import load_settings
 from .engine import CodeRequest, Engine
 from .errors import ConfigError, ConfigIssue, FusionError
-from .events import Event, ExplanationFinished, ModelFinished, Progress, ReviewFinished
+from .events import (
+    Event,
+    ExplanationFinished,
+    ModelFinished,
+    Notice,
+    Progress,
+    ReviewFinished,
+)
 from .findings import FusedExplanation, FusedReview, LineRange, ProposedFinding
+from .fusion.consensus import cluster, consensus
 from .limits import SpendLedger
 from .locations import PROJECT_FILE, find_project_file
 from .providers import make_http_client
-from .session import DocumentState, ReviewRecord, Snapshot
+from .session import DocumentState, RangeKey, ReviewRecord, Snapshot
 from .settings import Settings
 from .tracking import EditLog
 from .version import __version__
@@ -39,6 +48,7 @@ __all__ = ["FusionServer", "create_server"]
 
 log = logging.getLogger(__name__)
 
+CLEAR_CACHE = "fusion.clearCache"
 REVIEW, EXPLAIN, REVIEW_FILE, CLEAR = (
     "fusion.review",
     "fusion.explain",
@@ -67,8 +77,11 @@ class FusionServer(LanguageServer):
         self.running: dict[tuple[str, int | None, int | None], asyncio.Task[Any]] = {}
         self.requests: dict[int | str, asyncio.Task[Any]] = {}
         self.overrides: dict[str, Any] = {}
+        self.workspace_trusted = True
         self.last_good: dict[Path | None, Settings] = {}
         self.warned: set[str] = set()
+        self.noticed: set[str] = set()
+        self.cache = ResponseCache.default()
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -102,7 +115,12 @@ class FusionServer(LanguageServer):
         """Fresh settings for a document; on a config error, the last good ones, and diagnostics."""
         project = find_project_file(path, self.root_path()) if path else None
         try:
-            loaded = load_settings(start=path, root=self.root_path(), overrides=self.overrides)
+            loaded = load_settings(
+                start=path,
+                root=self.root_path(),
+                overrides=self.overrides,
+                workspace_trusted=self.workspace_trusted,
+            )
         except ConfigError as error:
             self.publish_config_issues(error.issues)
             return self.last_good.get(project) or self._user_settings()
@@ -169,7 +187,10 @@ class FusionServer(LanguageServer):
         if state is None:
             return
         lines = self.lines_of(uri)
-        diagnostics = [lsp_mapping.diagnostic(p.finding, lines) for p in state.published]
+        diagnostics = [
+            lsp_mapping.diagnostic(finding, lines, provisional=provisional)
+            for finding, provisional in state.visible()
+        ]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=uri, diagnostics=diagnostics, version=state.log.version
@@ -231,7 +252,8 @@ class FusionServer(LanguageServer):
             return {"status": "error", "message": str(error)}
         path = to_fs_path(uri)
         file = Path(path) if path else None
-        engine = Engine(self.settings_for(file), self.http, ledger=SpendLedger.default())
+        settings = self.settings_for(file)
+        engine = Engine(settings, self.http, ledger=SpendLedger.default(), cache=self.cache)
         request = CodeRequest(
             path=_display(file, self.root_path(), uri),
             text=text,
@@ -241,19 +263,38 @@ class FusionServer(LanguageServer):
         )
         title = "Fusion: review" if kind != EXPLAIN else "Fusion: explain"
         events = engine.explain(request) if kind == EXPLAIN else engine.review(request)
+        key: RangeKey = (lines.start, lines.end) if lines else None
+        pool = len(settings.fusion.pool)
+
+        def provisional(statements: dict[str, list[ProposedFinding]]) -> None:
+            if kind == EXPLAIN or not settings.fusion.provisional:
+                return
+            state = self.documents.get(uri)
+            if state is not None:
+                found = consensus(request.path, cluster(statements), pool)
+                state.show_provisional(key, snapshot, found, self.lines_of(uri))
+                self.publish(uri)
+
         try:
-            result, statements = await self._follow(title, events)
+            result, statements = await self._follow(title, events, provisional)
         except FusionError as error:
+            self._hide_provisional(uri, key)
             self.show(f"fusion-ls: {error}", types.MessageType.Warning)
             return {"status": "error", "message": str(error)}
+        except asyncio.CancelledError:
+            self._hide_provisional(uri, key)
+            raise
         if isinstance(result, FusedReview):
-            return self._land_review(snapshot, ReviewRecord(result, statements))
+            return self._land_review(snapshot, key, ReviewRecord(result, statements))
         return self._land_explanation(snapshot, result)
 
     async def _follow(
-        self, title: str, events: AsyncGenerator[Event, None]
+        self,
+        title: str,
+        events: AsyncGenerator[Event, None],
+        on_answer: Callable[[dict[str, list[ProposedFinding]]], None],
     ) -> tuple[FusedReview | FusedExplanation, dict[str, list[ProposedFinding]]]:
-        """Drive the engine, mirroring its events as work-done progress."""
+        """Drive the engine, mirroring its events as work-done progress and provisional results."""
         progress = await _WorkDone.start(self, title)
         statements: dict[str, list[ProposedFinding]] = {}
         text = Progress()
@@ -261,8 +302,12 @@ class FusionServer(LanguageServer):
         try:
             async for event in events:
                 progress.report(text.update(event))
+                if isinstance(event, Notice) and event.text not in self.noticed:
+                    self.noticed.add(event.text)  # once per session, not once per review
+                    self.show(f"fusion-ls: {event.text}", types.MessageType.Warning)
                 if isinstance(event, ModelFinished) and event.run.status == "ok":
                     statements[event.run.model] = list(event.findings)
+                    on_answer(statements)
                 if isinstance(event, ReviewFinished):
                     outcome = event.review
                 elif isinstance(event, ExplanationFinished):
@@ -280,21 +325,37 @@ class FusionServer(LanguageServer):
         progress.end(text.parts[0] if text.parts else "done", summary=_summary(outcome))
         return outcome, statements
 
-    def _land_review(self, snapshot: Snapshot, record: ReviewRecord) -> dict[str, Any]:
+    def _hide_provisional(self, uri: str, key: RangeKey) -> None:
+        state = self.documents.get(uri)
+        if state is not None and key in state.provisional:
+            state.hide_provisional(key)
+            self.publish(uri)
+
+    def _land_review(
+        self, snapshot: Snapshot, key: RangeKey, record: ReviewRecord
+    ) -> dict[str, Any]:
+        """Replace the provisional findings by the fused set, in one publish."""
         review = record.review
         self._report_failures(review.models, review.degraded_reason)
         state = self.documents.get(snapshot.uri)
         if state is None:  # closed while the review ran
             return {"status": "cancelled"}
+        state.hide_provisional(key)
         stale = state.place_review(snapshot, record, self.lines_of(snapshot.uri))
+        self.publish(snapshot.uri)
         if stale is None:
             return {"status": "stale"}
-        self.publish(snapshot.uri)
         return {
             "status": "ok",
             "findings": len(review.findings) - stale,
             "stale": stale,
             "degraded": review.degraded,
+            "mode": review.mode,
+            "models": [
+                run.model_dump(include={"model", "status", "cached"}) for run in review.models
+            ],
+            "elapsed_s": review.elapsed_s,
+            "usage": {"total_tokens": review.usage.total_tokens, "cost_usd": review.usage.cost_usd},
         }
 
     def _land_explanation(self, snapshot: Snapshot, result: FusedExplanation) -> dict[str, Any]:
@@ -387,7 +448,10 @@ def _display(file: Path | None, root: Path | None, uri: str) -> str:
 
 
 def _initialize(ls: FusionServer, params: types.InitializeParams) -> None:
-    ls.apply_overrides(params.initialization_options)
+    options = params.initialization_options
+    if isinstance(options, dict) and options.get("trusted") is False:
+        ls.workspace_trusted = False  # the editor's Restricted Mode
+    ls.apply_overrides(options)
 
 
 async def _initialized(ls: FusionServer, params: types.InitializedParams) -> None:
@@ -528,6 +592,12 @@ async def _review_file(ls: FusionServer, uri: str) -> dict[str, Any]:
     return await ls.run(REVIEW, uri, None)
 
 
+async def _clear_cache(ls: FusionServer) -> dict[str, Any]:
+    cleared = await ls.cache.clear()
+    ls.show(f"fusion-ls: cleared {cleared} cached answers")
+    return {"status": "ok", "cleared": cleared}
+
+
 def _clear(ls: FusionServer, uri: str) -> dict[str, Any]:
     ls.cancel_reviews(uri)
     state = ls.documents.get(uri)
@@ -566,6 +636,7 @@ def register(ls: FusionServer) -> None:
         (EXPLAIN, _explain),
         (REVIEW_FILE, _review_file),
         (CLEAR, _clear),
+        (CLEAR_CACHE, _clear_cache),
     ]
     for name, command in commands:
         ls.command(name)(command)

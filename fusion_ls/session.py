@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from .findings import Finding, Fix, FusedExplanation, FusedReview, LineRange, ProposedFinding
 from .tracking import Anchor, EditLog, LineEdit, relocate
 
-__all__ = ["DocumentState", "Explained", "Published", "ReviewRecord", "Snapshot"]
+__all__ = [
+    "DocumentState",
+    "Explained",
+    "Published",
+    "RangeKey",
+    "ReviewRecord",
+    "Shown",
+    "Snapshot",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,18 @@ class Explained:
         return Explained(anchor, self.explanation.model_copy(update={"lines": lines}))
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A provisional finding: one model's (or a few models') word while the review runs."""
+
+    finding: Finding
+    anchor: Anchor
+
+
+RangeKey = tuple[int, int] | None
+"""Which lines a running review covers (None: the whole document)."""
+
+
 def _move_fix(fix: Fix | None, anchor: Anchor | None) -> Fix | None:
     if fix is None or anchor is None:
         return None
@@ -91,6 +111,7 @@ class DocumentState:
     log: EditLog
     published: list[Published] = field(default_factory=list)
     explained: list[Explained] = field(default_factory=list)
+    provisional: dict[RangeKey, list[Shown]] = field(default_factory=dict)
 
     def edited(self, version: int, edits: Sequence[LineEdit], lines: Sequence[str]) -> None:
         """Follow an edit: move what sits below it, drop what it changed."""
@@ -103,6 +124,33 @@ class DocumentState:
             for item in self.explained
             if (anchor := relocate(item.anchor, edits, lines)) is not None
         ]
+        for key, shown in self.provisional.items():
+            self.provisional[key] = _follow_shown(shown, edits, lines)
+
+    def show_provisional(
+        self, key: RangeKey, snapshot: Snapshot, findings: Sequence[Finding], lines: Sequence[str]
+    ) -> None:
+        """Show findings of a review still running, until its fused result replaces them."""
+        edits = self.log.since(snapshot.version)
+        if edits is None:
+            return
+        shown = [Shown(f, Anchor.at(snapshot.lines, f.line_start, f.line_end)) for f in findings]
+        self.provisional[key] = _follow_shown(shown, edits, lines)
+
+    def hide_provisional(self, key: RangeKey) -> None:
+        self.provisional.pop(key, None)
+
+    def visible(self) -> list[tuple[Finding, bool]]:
+        """What the editor shows: published findings, and provisional ones (flagged True) in
+        place of the published ones of the ranges being reviewed again."""
+        covered = [key for key in self.provisional]
+        shown = [
+            (p.finding, False)
+            for p in self.published
+            if not any(_covers(key, p.finding.line_start) for key in covered)
+        ]
+        shown += [(s.finding, True) for items in self.provisional.values() for s in items]
+        return sorted(shown, key=lambda item: (item[0].line_start, item[0].line_end))
 
     def place_review(
         self, snapshot: Snapshot, record: ReviewRecord, lines: Sequence[str]
@@ -159,6 +207,22 @@ class DocumentState:
 
     def by_id(self, finding_id: str) -> Published | None:
         return next((p for p in self.published if p.finding.id == finding_id), None)
+
+
+def _follow_shown(
+    shown: Sequence[Shown], edits: Sequence[LineEdit], lines: Sequence[str]
+) -> list[Shown]:
+    kept = []
+    for item in shown:
+        anchor = relocate(item.anchor, edits, lines)
+        if anchor is not None:
+            update = {"line_start": anchor.start, "line_end": anchor.end, "fix": None}
+            kept.append(Shown(item.finding.model_copy(update=update), anchor))
+    return kept
+
+
+def _covers(key: RangeKey, line: int) -> bool:
+    return key is None or key[0] <= line <= key[1]
 
 
 def _overlaps(a: Anchor, b: Anchor) -> bool:

@@ -11,6 +11,8 @@ from .endpoints import check_base_url
 
 __all__ = [
     "DEFAULT_PROVIDER",
+    "KNOWN_TOOLS",
+    "TOOL_PROVIDER",
     "FusionSettings",
     "LimitSettings",
     "Mode",
@@ -22,6 +24,9 @@ __all__ = [
 
 Mode = Literal["best-of", "merge", "debate"]
 DEFAULT_PROVIDER = "openrouter"
+TOOL_PROVIDER = "tool"
+KNOWN_TOOLS = frozenset({"ruff"})
+"""Local analyzers a pool may name as `tool:NAME` (their adapters live in analyzers.py)."""
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 
 
@@ -42,18 +47,28 @@ class ModelRef(_Strict):
     def _from_string(cls, value: Any) -> Any:
         if isinstance(value, str):
             if value.startswith("tool:"):
-                raise ValueError(
-                    f"{value!r}: local analyzers (tool:…) are not supported in this version; "
-                    "list model ids only"
-                )
+                return {"model": value.removeprefix("tool:"), "provider": TOOL_PROVIDER}
             return {"model": value}
         return value
+
+    @model_validator(mode="after")
+    def _known_tool(self) -> ModelRef:
+        if self.is_tool and self.model not in KNOWN_TOOLS:
+            known = ", ".join(f"tool:{name}" for name in sorted(KNOWN_TOOLS))
+            raise ValueError(f"'tool:{self.model}' is not a known analyzer; known: {known}")
+        return self
+
+    @property
+    def is_tool(self) -> bool:
+        return self.provider == TOOL_PROVIDER
 
     @property
     def name(self) -> str:
         """How results and logs name this model: the bare id on the default provider."""
         if self.provider == DEFAULT_PROVIDER:
             return self.model
+        if self.is_tool:
+            return f"tool:{self.model}"
         return f"{self.model}@{self.provider}"
 
 
@@ -148,8 +163,13 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _known_providers(self) -> Settings:
+        if self.fusion.judge.is_tool:
+            raise ValueError(
+                "fusion.judge: a local analyzer cannot judge; name a model, e.g. "
+                '"openai/gpt-5-mini"'
+            )
         for where, ref in [("pool", r) for r in self.fusion.pool] + [("judge", self.fusion.judge)]:
-            if ref.provider not in self.providers:
+            if ref.provider not in self.providers and not ref.is_tool:
                 known = ", ".join(sorted(self.providers))
                 raise ValueError(
                     f"fusion.{where}: {ref.model!r} names provider {ref.provider!r}, which is not "

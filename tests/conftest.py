@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from cli_workspace import workspace  # noqa: F401 - a fixture for the CLI tests
 from fake_openai import FakeOpenAI
 
 

@@ -98,6 +98,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     # Clients retry and reconnect fast in tests; do not let TIME_WAIT sockets get in the way.
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections when a test opens a dozen at once
+    # (several reviews in parallel), and a dropped SYN costs a one-second retransmit.
+    request_queue_size = 128
 
     def __init__(self, fake: FakeOpenAI) -> None:
         self.fake = fake
@@ -124,6 +127,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fake._track(self.connection, open_=True)
 
     def finish(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Union
@@ -16,11 +17,14 @@ PROFILES = ("visual-studio-code", "neovim")
 
 
 def server_env(xdg: Path, key: str) -> dict[str, str]:
+    """The server's environment: fusion-ls config under `xdg`; a response cache of its own, so
+    one server's cached answers never stand in for another's requests."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(
         {
             "XDG_CONFIG_HOME": str(xdg),
             "XDG_STATE_HOME": str(xdg.parent / "state"),
+            "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="cache-", dir=xdg.parent),
             "OPENROUTER_API_KEY": key,
             "FUSION_LS_LOG": "WARNING",
         }

@@ -14,6 +14,7 @@ from typing import Any
 
 from fake_openai import RecordedRequest, Reply
 
+from fusion_ls.cache import ResponseCache
 from fusion_ls.engine import CodeRequest, Engine
 from fusion_ls.events import Event, ReviewFinished
 from fusion_ls.findings import FusedReview
@@ -113,13 +114,15 @@ async def run(
     explain: bool = False,
     seed: int = 0,
     ledger: SpendLedger | None = None,
+    cache: ResponseCache | None = None,
     **request: Any,
 ) -> list[Event]:
     """Every event of one engine call on the sample file (or `text=`), the result last."""
     text = request.pop("text", None) or SAMPLE.read_text()
     code = CodeRequest(path=request.pop("path", "sample.py"), text=text, **request)
     async with make_http_client() as client:
-        engine = Engine(settings, client, rng=random.Random(seed), ledger=ledger)
+        rng = random.Random(seed) if cache is None else None  # cached runs shuffle by content
+        engine = Engine(settings, client, rng=rng, ledger=ledger, cache=cache)
         stream = engine.explain(code) if explain else engine.review(code)
         return [event async for event in stream]
 

@@ -3,86 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_workspace import KEY, Workspace
 from fake_openai import FakeOpenAI, Reply
-from reviewers import SAMPLE, best_of_judge, finding, is_round, merging_judge, review
+from reviewers import best_of_judge, finding, is_round, merging_judge, review
 
-from fusion_ls.findings import FusedReview
-
-KEY = "sk-or-v1-test-key-0123456789abcdef"
 DIV = finding(5, "return total / len(values)", "Division by zero when values is empty")
 SQLI = finding(
     9, '"SELECT * FROM users WHERE id = " + user_id', "SQL injection via user_id",
     category="security", severity="warning",
 )  # fmt: skip
 HINT = finding(14, '"Hello, " + name', "Use an f-string", severity="hint", category="style")
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> FusedReview:
-        return FusedReview.model_validate_json(self.out)
-
-
-@dataclass
-class Workspace:
-    root: Path
-    env: dict[str, str]
-
-    def run(self, *args: str, timeout: float = 60) -> Run:
-        done = subprocess.run(
-            [sys.executable, "-m", "fusion_ls", *args],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-        return Run(done.returncode, done.stdout, done.stderr)
-
-    def user_config(self, text: str) -> None:
-        path = self.root / "xdg" / "fusion-ls" / "config.toml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[Workspace]:
-    """A project with sample.py, and a user config pointing the default provider at the fake."""
-    shutil.copy(SAMPLE, tmp_path / "sample.py")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-        "OPENROUTER_API_KEY": KEY,
-    }
-    space = Workspace(tmp_path, env)
-    space.user_config(
-        f"""
-[providers.openrouter]
-base_url = "{fake_openai.base_url}"
-kind = "openai"
-max_retries = 0
-
-[fusion]
-pool = ["alpha", "beta", "gamma"]
-judge = "judge"
-"""
-    )
-    yield space
 
 
 def script_pool(fake: FakeOpenAI) -> None:
@@ -222,10 +157,31 @@ def test_no_model_answered_exits_3(workspace: Workspace, fake_openai: FakeOpenAI
     assert KEY not in result.out + result.err
 
 
-def test_missing_key_says_what_to_set(workspace: Workspace, fake_openai: FakeOpenAI) -> None:
+def test_without_a_key_the_local_analyzers_review_and_say_so(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
     del workspace.env["OPENROUTER_API_KEY"]
 
-    result = workspace.run("review", "sample.py")
+    text = workspace.run("review", "sample.py")
+    data = json.loads(workspace.run("review", "sample.py", "--format", "json").out)
+
+    assert text.code == 0, text.err
+    first = text.out.splitlines()[0]
+    assert first.startswith("note: no model provider can be used (OPENROUTER_API_KEY is not set")
+    assert first.endswith("reviewing with local analyzers only: tool:ruff")
+    assert "sample.py:9:5: warning [security] S608: Possible SQL injection" in text.out
+    assert [m["model"] for m in data["models"]] == ["tool:ruff"]
+    assert data["notice"].startswith("no model provider can be used")
+    assert fake_openai.requests == []
+
+
+def test_a_missing_key_with_a_non_python_file_says_what_to_set(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    del workspace.env["OPENROUTER_API_KEY"]
+    (workspace.root / "app.js").write_text("function f(x) { return eval(x); }\n")
+
+    result = workspace.run("review", "app.js")
 
     assert result.code == 3
     assert "OPENROUTER_API_KEY is not set" in result.out

@@ -437,3 +437,19 @@ def test_an_override_does_not_hide_an_error_in_the_file(tmp_path: Path) -> None:
 
     [issue] = [i for i in error.value.issues if i.severity == "error"]
     assert (issue.line, issue.key) == (2, "fusion.mode")
+
+
+def test_an_untrusted_workspace_overrules_fusion_ls_trust(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    config = project / ".fusion.toml"
+    config.write_text('[providers.local]\nbase_url = "http://localhost:11434/v1"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    trust_file(config, env)
+
+    trusted = load_settings(start=project, env=env)
+    restricted = load_settings(start=project, env=env, workspace_trusted=False)
+
+    assert "local" in trusted.settings.providers
+    assert "local" not in restricted.settings.providers
+    assert any("has not trusted this workspace" in str(w) for w in restricted.warnings)

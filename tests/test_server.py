@@ -436,3 +436,38 @@ async def test_bad_command_arguments_are_a_clear_error(client: LanguageClient, r
     (root / "closed.py").write_text(TEXT)
     closed = await command(client, "fusion.reviewFile", (root / "closed.py").as_uri())
     assert closed["status"] == "error" and "not open in the editor" in closed["message"]
+
+
+async def test_provisional_findings_appear_first_then_the_fused_set(
+    client: LanguageClient, root: Path, fake: FakeOpenAI
+) -> None:
+    fake.script("alpha", Reply(content=review(DIV)))
+    fake.script("beta", Reply(content=review(SQLI), delay_s=0.5))
+    fake.script("gamma", Reply(content=review(DIV_B), delay_s=0.5))
+    fake.script("judge", merging_judge)
+    uri = document(client, root, "provisional.py")
+    task = asyncio.ensure_future(command(client, "fusion.review", uri, lines(1, 10)))
+
+    await until(lambda: bool(client.diagnostics.get(uri)))
+    early = [d.message for d in client.diagnostics[uri]]
+    result = await asyncio.wait_for(task, 10)
+
+    assert early == ["Division by zero when values is empty (1/3 models so far)"]
+    assert result["status"] == "ok"
+    final = sorted(client.diagnostics[uri], key=lambda d: d.range.start.line)
+    assert [d.message.rsplit("(", 1)[1] for d in final] == ["2/3 models)", "1/3 models)"]
+
+
+async def test_clear_cache_command(client: LanguageClient, root: Path, fake: FakeOpenAI) -> None:
+    script(fake)
+    uri = document(client, root, "cached.py")
+    await command(client, "fusion.review", uri, lines(1, 10))
+    sent = len(fake.requests)
+    await command(client, "fusion.review", uri, lines(1, 10))
+    assert len(fake.requests) == sent  # answered from the cache
+
+    cleared = await command(client, "fusion.clearCache")
+    await command(client, "fusion.review", uri, lines(1, 10))
+
+    assert cleared["status"] == "ok" and cleared["cleared"] >= 4
+    assert len(fake.requests) == 2 * sent

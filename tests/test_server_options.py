@@ -208,3 +208,23 @@ async def test_the_server_never_prints_a_key(
     assert "OPENROUTER_API_KEY" in "\n".join(said)  # the 401 names the variable to check
     assert "DEBUG" in printed.err  # the server's debug log was captured and scanned
     assert key not in everything and key[-24:] not in everything
+
+
+async def test_offline_review_with_local_analyzers_is_announced_once(
+    root: Path, fake: FakeOpenAI
+) -> None:
+    env = server_env(root / "xdg", "unused")
+    del env["OPENROUTER_API_KEY"]
+    lsp = await start(root, env, "neovim")
+    try:
+        uri = open_document(lsp, root / "offline.py", TEXT)
+        first = await command(lsp, "fusion.review", uri, lines(1, 10))
+        await command(lsp, "fusion.review", uri, lines(1, 12))
+        notices = [m.message for m in lsp.messages if "local analyzers only" in m.message]
+        assert first["status"] == "ok"
+        assert len(notices) == 1 and "OPENROUTER_API_KEY is not set" in notices[0]
+        assert any("S608" in d.message for d in lsp.diagnostics[uri])
+        assert fake.requests == []
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()

@@ -1,0 +1,107 @@
+/**
+ * The one module that creates a real `LanguageClient`. The rest of the extension sees the
+ * `FusionClient` interface, which the tests replace.
+ */
+import type * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  State,
+  type CloseHandlerResult,
+  type ErrorHandler,
+  type ErrorHandlerResult,
+  type Executable,
+  type LanguageClientOptions,
+  type Range as ProtocolRange,
+} from 'vscode-languageclient/node';
+
+export const CLIENT_ID = 'fusion'; // also the prefix of the `fusion.trace.server` setting
+export const CLIENT_NAME = 'fusion-ls';
+
+export type ClientState = 'starting' | 'running' | 'stopped';
+
+/** What the extension uses of a language client. */
+export interface FusionClient {
+  start(): Promise<void>;
+  dispose(timeout?: number): Promise<void>;
+  sendRequest<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
+  sendNotification(method: string, params: unknown): Promise<void>;
+  readonly code2ProtocolConverter: {
+    asUri(uri: vscode.Uri): string;
+    asRange(range: vscode.Range): ProtocolRange;
+  };
+  onStateChange(listener: (state: ClientState) => void): vscode.Disposable;
+}
+
+export type ClientFactory = (server: Executable, options: LanguageClientOptions) => FusionClient;
+
+const MAX_RESTARTS = 4;
+const RESTART_WINDOW_MS = 3 * 60 * 1000;
+
+/**
+ * A client that leaves start failures to the extension (which shows one actionable
+ * notification instead of the library's generic "couldn't create connection").
+ */
+export class FusionLanguageClient extends LanguageClient implements FusionClient {
+  private starting = false;
+  private started = false;
+  private readonly restarts: number[] = [];
+
+  constructor(server: Executable, options: LanguageClientOptions) {
+    super(CLIENT_ID, CLIENT_NAME, server, {
+      ...options,
+      initializationFailedHandler: () => false,
+      errorHandler: undefined,
+    });
+    this.clientOptions.errorHandler = this.crashPolicy();
+  }
+
+  override async start(): Promise<void> {
+    this.starting = true;
+    try {
+      await super.start();
+      this.started = true;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.starting ? false : showNotification);
+  }
+
+  onStateChange(listener: (state: ClientState) => void): vscode.Disposable {
+    return this.onDidChangeState(({ newState }) => {
+      listener(newState === State.Running ? 'running' : newState === State.Starting ? 'starting' : 'stopped');
+    });
+  }
+
+  /** A crash while starting is a start failure (reported once); later crashes restart the server. */
+  private crashPolicy(): ErrorHandler {
+    return {
+      error: (_error, _message, count): ErrorHandlerResult => ({
+        action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown,
+      }),
+      closed: (): CloseHandlerResult => {
+        if (!this.started) {
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        const now = Date.now();
+        this.restarts.push(now);
+        while (this.restarts.length > 0 && now - (this.restarts[0] ?? now) > RESTART_WINDOW_MS) {
+          this.restarts.shift();
+        }
+        if (this.restarts.length > MAX_RESTARTS) {
+          return {
+            action: CloseAction.DoNotRestart,
+            message: `fusion-ls crashed ${this.restarts.length} times in 3 minutes and will not be restarted; see the Fusion output. Run "Fusion: Restart Server" to try again.`,
+          };
+        }
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
+  }
+}
+
+export const createLanguageClient: ClientFactory = (server, options) => new FusionLanguageClient(server, options);

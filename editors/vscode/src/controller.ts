@@ -1,0 +1,244 @@
+/**
+ * The client's life cycle (start, restart, stop, one notification when the server is missing)
+ * and the four server commands sent on behalf of the active editor.
+ */
+import * as vscode from 'vscode';
+import type { ExecuteCommandParams, LanguageClientOptions, ProgressToken } from 'vscode-languageclient/node';
+import type { ClientFactory, FusionClient } from './client';
+import { OPEN_SETTINGS, SERVER_COMMANDS, type Action } from './ids';
+import {
+  COMMAND_SETTING,
+  SECTION,
+  initializationOptions,
+  installMessage,
+  isMissingProgram,
+  readSettings,
+  resolveCommand,
+  serverOptions,
+  systemLookup,
+  type CommandLookup,
+} from './serverOptions';
+import { parseResult, type FusionResult, type StatusEvent } from './statusBar';
+
+export const EXECUTE_COMMAND = 'workspace/executeCommand';
+export const CANCEL_PROGRESS = 'window/workDoneProgress/cancel';
+const SCHEMES = ['file', 'untitled'];
+
+export interface ControllerDeps {
+  createClient: ClientFactory;
+  status: { apply(event: StatusEvent): void };
+  output: vscode.OutputChannel;
+  lookup?: (folder: string | undefined) => CommandLookup;
+}
+
+export class Controller implements vscode.Disposable {
+  private client: FusionClient | undefined;
+  private clientListener: vscode.Disposable | undefined;
+  private missing: string | undefined; // the command setting that was not found, if any
+  private notified: string | undefined; // the command the install notification was shown for
+  private queue: Promise<void> = Promise.resolve();
+  private restartQueued = false;
+  private readonly inFlight = new Set<vscode.CancellationTokenSource>();
+  /** The server's running work-done progresses, including reviews started from code actions. */
+  private readonly progress = new Set<ProgressToken>();
+
+  constructor(private readonly deps: ControllerDeps) {}
+
+  start(): Promise<void> {
+    return this.enqueue(() => this.startClient());
+  }
+
+  /** Stop and start again with fresh settings; several requests while one waits make one restart. */
+  restart(): Promise<void> {
+    if (this.restartQueued) {
+      return this.queue;
+    }
+    this.restartQueued = true;
+    return this.enqueue(async () => {
+      this.restartQueued = false;
+      await this.stopClient();
+      await this.startClient();
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.enqueue(() => this.stopClient());
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+
+  /** Settles when the queued starts and restarts have. */
+  ready(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Runs `fusion.*` for the active editor; resolves with the server's answer (or undefined). */
+  async run(action: Action): Promise<FusionResult | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor === undefined) {
+      void vscode.window.showInformationMessage('Fusion: open a file to review first.');
+      return undefined;
+    }
+    const document = editor.document;
+    if (!SCHEMES.includes(document.uri.scheme)) {
+      void vscode.window.showWarningMessage(`Fusion reviews files and untitled editors, not "${document.uri.scheme}:" documents.`);
+      return undefined;
+    }
+    await this.queue;
+    const client = this.client;
+    if (client === undefined) {
+      if (this.missing !== undefined) {
+        this.notifyMissing(this.missing, true);
+      } else {
+        this.notifyFailed('fusion-ls is not running.');
+      }
+      return undefined;
+    }
+    const c2p = client.code2ProtocolConverter;
+    const uri = c2p.asUri(document.uri);
+    const args = action === 'review' || action === 'explain' ? [uri, c2p.asRange(editor.selection)] : [uri];
+    const params: ExecuteCommandParams = { command: SERVER_COMMANDS[action], arguments: args };
+    const source = new vscode.CancellationTokenSource();
+    this.inFlight.add(source);
+    this.deps.status.apply({ type: 'sent', action });
+    try {
+      const result = parseResult(await client.sendRequest<unknown>(EXECUTE_COMMAND, params, source.token));
+      this.deps.status.apply({ type: 'answered', action, result });
+      return result;
+    } catch (error) {
+      // The client has logged the failed request (and shown it); the bar keeps the reason.
+      this.deps.status.apply({ type: 'answered', action, result: undefined, error: describe(error) });
+      return undefined;
+    } finally {
+      this.inFlight.delete(source);
+      source.dispose();
+    }
+  }
+
+  /**
+   * Cancels every review: our requests in flight, and every running progress (which also stops
+   * reviews started from a code action). The server closes the model requests at once.
+   * Returns how many were running.
+   */
+  cancelAll(): number {
+    const count = Math.max(this.inFlight.size, this.progress.size);
+    for (const source of this.inFlight) {
+      source.cancel();
+    }
+    for (const token of this.progress) {
+      void this.client?.sendNotification(CANCEL_PROGRESS, { token }).catch(() => undefined);
+    }
+    return count;
+  }
+
+  showOutput(): void {
+    this.deps.output.show(true);
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(step).catch((error: unknown) => {
+      this.deps.output.appendLine(`[fusion] ${describe(error)}`);
+    });
+    return this.queue;
+  }
+
+  private async startClient(): Promise<void> {
+    const settings = readSettings(vscode.workspace.getConfiguration(SECTION));
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const lookup = (this.deps.lookup ?? systemLookup)(folder);
+    const program = resolveCommand(settings.command, lookup);
+    if (program === undefined) {
+      this.setMissing(settings.command);
+      return;
+    }
+    this.missing = undefined;
+    this.deps.status.apply({ type: 'server', state: 'starting' });
+    const options: LanguageClientOptions = {
+      documentSelector: SCHEMES.map((scheme) => ({ scheme })),
+      outputChannel: this.deps.output,
+      diagnosticCollectionName: 'fusion',
+      initializationOptions: initializationOptions(settings, vscode.workspace.isTrusted),
+      middleware: {
+        handleWorkDoneProgress: (token, value, next) => {
+          if (value.kind === 'end') {
+            this.progress.delete(token);
+          } else {
+            this.progress.add(token);
+          }
+          this.deps.status.apply({ type: 'progress', token, value });
+          next(token, value);
+        },
+      },
+    };
+    const client = this.deps.createClient(serverOptions(program, settings.args, folder), options);
+    this.client = client;
+    this.clientListener = client.onStateChange((state) => this.deps.status.apply({ type: 'server', state }));
+    try {
+      await client.start();
+    } catch (error) {
+      await this.stopClient();
+      this.deps.output.appendLine(`[fusion] could not start ${program}: ${describe(error)}`);
+      if (isMissingProgram(error)) {
+        this.setMissing(settings.command);
+      } else {
+        this.deps.status.apply({ type: 'server', state: 'failed', detail: describe(error) });
+        this.notifyFailed(`fusion-ls failed to start: ${describe(error)}`);
+      }
+      return;
+    }
+    this.notified = undefined;
+    this.deps.status.apply({ type: 'server', state: 'running' });
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.clientListener?.dispose();
+    this.clientListener = undefined;
+    this.cancelAll();
+    this.progress.clear();
+    if (client !== undefined) {
+      try {
+        await client.dispose();
+      } catch {
+        // a client that never got running cannot be stopped; nothing is left to clean up
+      }
+    }
+  }
+
+  private setMissing(command: string): void {
+    this.missing = command;
+    this.deps.status.apply({ type: 'server', state: 'missing' });
+    this.notifyMissing(command, false);
+  }
+
+  /** The install notification: once per missing command, again only when the user asks for a review. */
+  private notifyMissing(command: string, explicit: boolean): void {
+    if (!explicit && this.notified === command) {
+      return;
+    }
+    this.notified = command;
+    void vscode.window.showErrorMessage(installMessage(command), 'Open Setting').then((choice) => {
+      if (choice === 'Open Setting') {
+        void vscode.commands.executeCommand(OPEN_SETTINGS, COMMAND_SETTING);
+      }
+    });
+  }
+
+  private notifyFailed(message: string): void {
+    void vscode.window.showErrorMessage(message, 'Show Output').then((choice) => {
+      if (choice === 'Show Output') {
+        this.showOutput();
+      }
+    });
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return typeof error === 'string' ? error : JSON.stringify(error);
+}

@@ -1,0 +1,23 @@
+/** Command ids: the extension's own (package.json) and the server's (workspace/executeCommand). */
+
+export const COMMANDS = {
+  reviewSelection: 'fusion-ls.reviewSelection',
+  explainSelection: 'fusion-ls.explainSelection',
+  reviewFile: 'fusion-ls.reviewFile',
+  clearFindings: 'fusion-ls.clearFindings',
+  cancel: 'fusion-ls.cancel',
+  restartServer: 'fusion-ls.restartServer',
+  showOutput: 'fusion-ls.showOutput',
+} as const;
+
+/** The four actions that call the server, and the server command each one runs. */
+export type Action = 'review' | 'explain' | 'reviewFile' | 'clear';
+
+export const SERVER_COMMANDS: Readonly<Record<Action, string>> = {
+  review: 'fusion.review',
+  explain: 'fusion.explain',
+  reviewFile: 'fusion.reviewFile',
+  clear: 'fusion.clear',
+};
+
+export const OPEN_SETTINGS = 'workbench.action.openSettings';

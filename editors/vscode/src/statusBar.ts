@@ -1,0 +1,302 @@
+/**
+ * The status-bar item as a state machine: events in (server state, commands sent and answered,
+ * the server's work-done progress), a view out (text, tooltip, click command). The model is pure;
+ * `StatusBar` only copies its view onto a `vscode.StatusBarItem`.
+ */
+import type * as vscode from 'vscode';
+import type {
+  ProgressToken,
+  WorkDoneProgressBegin,
+  WorkDoneProgressEnd,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import { COMMANDS, OPEN_SETTINGS, type Action } from './ids';
+import { COMMAND_SETTING } from './serverOptions';
+
+export type ServerState = 'starting' | 'running' | 'stopped' | 'missing' | 'failed';
+
+/** What a `fusion.*` command answers; every field but `status` is optional. */
+export interface FusionResult {
+  status: string;
+  message?: string;
+  findings?: number;
+  stale?: number;
+  degraded?: boolean;
+  explanation?: string;
+  mode?: string;
+  models?: number | Array<{ status?: string }>;
+  tokens?: number;
+  cost_usd?: number;
+  elapsed_s?: number;
+  usage?: { total_tokens?: number; cost_usd?: number | null };
+}
+
+export type StatusEvent =
+  | { type: 'server'; state: ServerState; detail?: string }
+  | { type: 'sent'; action: Action }
+  | { type: 'answered'; action: Action; result: FusionResult | undefined; error?: string }
+  | {
+      type: 'progress';
+      token: ProgressToken;
+      value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+    };
+
+export interface StatusCommand {
+  command: string;
+  title: string;
+  arguments?: unknown[];
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  command: StatusCommand | undefined;
+}
+
+const IDLE = '$(sparkle) Fusion';
+const BUSY = '$(sync~spin) Fusion';
+const MAX_TEXT = 60;
+
+const SHOW_OUTPUT: StatusCommand = { command: COMMANDS.showOutput, title: 'Show Fusion output' };
+
+interface Summary {
+  text: string;
+  tooltip: string;
+  icon: string;
+}
+
+export class StatusModel {
+  private server: ServerState = 'starting';
+  private serverDetail = '';
+  /** Running work-done progresses, in the order they last reported: token → latest message. */
+  private readonly progress = new Map<ProgressToken, string>();
+  /** Commands sent and not answered yet. */
+  private readonly pending: Action[] = [];
+  private summary: Summary | undefined;
+
+  apply(event: StatusEvent): StatusView {
+    switch (event.type) {
+      case 'server':
+        this.server = event.state;
+        this.serverDetail = event.detail ?? '';
+        if (event.state !== 'running') {
+          this.progress.clear();
+        }
+        break;
+      case 'sent':
+        this.pending.push(event.action);
+        break;
+      case 'answered': {
+        const index = this.pending.indexOf(event.action);
+        if (index >= 0) {
+          this.pending.splice(index, 1);
+        }
+        this.summary = summarize(event.action, event.result, event.error);
+        break;
+      }
+      case 'progress':
+        this.onProgress(event.token, event.value);
+        break;
+    }
+    return this.view();
+  }
+
+  private onProgress(
+    token: ProgressToken,
+    value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd,
+  ): void {
+    if (value.kind === 'end') {
+      if (this.progress.delete(token) && value.message) {
+        this.summary = { text: value.message, tooltip: value.message, icon: IDLE };
+      }
+      return;
+    }
+    const previous = this.progress.get(token);
+    const message =
+      value.message ?? previous ?? (value.kind === 'begin' ? value.title.replace(/^Fusion:\s*/, '') + '…' : '…');
+    this.progress.delete(token); // re-insert: the latest report is shown
+    this.progress.set(token, message);
+  }
+
+  view(): StatusView {
+    const busy = Math.max(this.progress.size, this.pending.length);
+    if (busy > 0) {
+      const messages = [...this.progress.values()];
+      const latest = messages[messages.length - 1] ?? verb(this.pending[this.pending.length - 1]);
+      const more = busy > 1 ? ` (+${busy - 1})` : '';
+      return {
+        text: `${BUSY}: ${shorten(latest)}${more}`,
+        tooltip: ['Fusion is working — click to cancel.', ...messages].join('\n'),
+        command: { command: COMMANDS.cancel, title: 'Cancel Fusion reviews' },
+      };
+    }
+    switch (this.server) {
+      case 'missing':
+        return {
+          text: '$(warning) Fusion',
+          tooltip: `fusion-ls was not found. Click to set ${COMMAND_SETTING}.`,
+          command: { command: OPEN_SETTINGS, title: 'Open setting', arguments: [COMMAND_SETTING] },
+        };
+      case 'failed':
+        return {
+          text: '$(error) Fusion',
+          tooltip: `fusion-ls failed to start${this.serverDetail ? `: ${this.serverDetail}` : ''}. Click to show the output.`,
+          command: SHOW_OUTPUT,
+        };
+      case 'stopped':
+        return {
+          text: '$(circle-slash) Fusion',
+          tooltip: 'The fusion-ls server stopped. Click to restart it.',
+          command: { command: COMMANDS.restartServer, title: 'Restart fusion-ls' },
+        };
+      case 'starting':
+        return { text: BUSY, tooltip: 'Starting fusion-ls…', command: SHOW_OUTPUT };
+      case 'running':
+        break;
+    }
+    if (this.summary === undefined) {
+      return {
+        text: IDLE,
+        tooltip: 'Fusion: select code and run "Fusion: Review Selection", or use the light bulb.',
+        command: SHOW_OUTPUT,
+      };
+    }
+    return {
+      text: `${this.summary.icon}: ${shorten(this.summary.text)}`,
+      tooltip: `Last Fusion run: ${this.summary.tooltip}`,
+      command: SHOW_OUTPUT,
+    };
+  }
+}
+
+function verb(action: Action | undefined): string {
+  return action === 'explain' ? 'explaining…' : action === 'clear' ? 'clearing…' : 'reviewing…';
+}
+
+function shorten(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > MAX_TEXT ? `${line.slice(0, MAX_TEXT - 1)}…` : line;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** The last run in a few words for the bar, and everything the result carries for the tooltip. */
+export function summarize(action: Action, result: FusionResult | undefined, error?: string): Summary | undefined {
+  if (error !== undefined) {
+    return { text: 'failed', tooltip: error, icon: '$(warning) Fusion' };
+  }
+  if (result === undefined) {
+    return { text: 'no answer', tooltip: 'the server sent no result (cancelled or stopped)', icon: IDLE };
+  }
+  switch (result.status) {
+    case 'ok':
+      break;
+    case 'cancelled':
+      return { text: 'cancelled', tooltip: 'cancelled', icon: IDLE };
+    case 'stale':
+      return {
+        text: 'results dropped',
+        tooltip: 'the file changed while the models worked; the results no longer fit the text and were dropped',
+        icon: IDLE,
+      };
+    default:
+      return {
+        text: 'failed',
+        tooltip: result.message ?? `status "${result.status}"`,
+        icon: '$(warning) Fusion',
+      };
+  }
+  if (action === 'clear') {
+    return undefined;
+  }
+  if (action === 'explain') {
+    const details = extras(result);
+    return {
+      text: 'explained',
+      tooltip: ['explained — hover over the explained lines to read it', ...details].join(' · '),
+      icon: IDLE,
+    };
+  }
+  const head: string[] = [];
+  if (typeof result.findings === 'number') {
+    head.push(plural(result.findings, 'finding'));
+  } else {
+    head.push('reviewed');
+  }
+  if (typeof result.stale === 'number' && result.stale > 0) {
+    head.push(`${result.stale} dropped after edits`);
+  }
+  if (result.degraded === true) {
+    head.push('degraded');
+  }
+  const cost = costOf(result);
+  const text = [...head, ...(cost !== undefined ? [cost] : [])].join(' · ');
+  return { text, tooltip: [...head, ...extras(result)].join(' · '), icon: IDLE };
+}
+
+function costOf(result: FusionResult): string | undefined {
+  const cost = typeof result.cost_usd === 'number' ? result.cost_usd : result.usage?.cost_usd;
+  return typeof cost === 'number' ? `$${cost.toFixed(4)}` : undefined;
+}
+
+/** Optional facts a result may carry: mode, models, time, tokens, cost. */
+function extras(result: FusionResult): string[] {
+  const parts: string[] = [];
+  if (typeof result.mode === 'string') {
+    parts.push(result.mode);
+  }
+  if (typeof result.models === 'number') {
+    parts.push(plural(result.models, 'model'));
+  } else if (Array.isArray(result.models)) {
+    const ok = result.models.filter((m) => m.status === 'ok').length;
+    parts.push(`${ok}/${result.models.length} models answered`);
+  }
+  if (typeof result.elapsed_s === 'number') {
+    parts.push(`${result.elapsed_s.toFixed(1)} s`);
+  }
+  const tokens = typeof result.tokens === 'number' ? result.tokens : result.usage?.total_tokens;
+  if (typeof tokens === 'number') {
+    parts.push(plural(tokens, 'token'));
+  }
+  const cost = costOf(result);
+  if (cost !== undefined) {
+    parts.push(cost);
+  }
+  return parts;
+}
+
+/** A command's answer as a `FusionResult`, or undefined when it is not one. */
+export function parseResult(value: unknown): FusionResult | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const status = (value as { status?: unknown }).status;
+  return typeof status === 'string' ? (value as FusionResult) : undefined;
+}
+
+/** Copies the model's view onto a real status-bar item. */
+export class StatusBar {
+  private readonly model = new StatusModel();
+
+  constructor(private readonly item: vscode.StatusBarItem) {
+    item.name = 'Fusion';
+    this.render(this.model.view());
+    item.show();
+  }
+
+  apply(event: StatusEvent): void {
+    this.render(this.model.apply(event));
+  }
+
+  private render(view: StatusView): void {
+    this.item.text = view.text;
+    this.item.tooltip = view.tooltip;
+    this.item.command = view.command;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A stand-in for `vscode-languageclient/node`: a `LanguageClient` that spawns nothing, records
+ * what it was built with and sent, and answers requests as the test scripts. It mirrors the few
+ * behaviours of the real client (v9) the extension relies on: start failures go through
+ * `error(…, 'force')`, `dispose()` of a client that is not running rejects, work-done progress
+ * passes through `middleware.handleWorkDoneProgress`.
+ * `test/setup.ts` makes `require('vscode-languageclient/node')` load this file.
+ */
+import type {
+  ErrorHandler,
+  Executable,
+  LanguageClientOptions,
+  ProgressToken,
+  WorkDoneProgressBegin,
+  WorkDoneProgressEnd,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import { EventEmitter, type CancellationToken, type Range, type Uri } from './vscode';
+
+export enum State {
+  Stopped = 1,
+  Starting = 3,
+  Running = 2,
+}
+export enum ErrorAction {
+  Continue = 1,
+  Shutdown = 2,
+}
+export enum CloseAction {
+  DoNotRestart = 1,
+  Restart = 2,
+}
+
+export interface SentRequest {
+  method: string;
+  params: unknown;
+  token: CancellationToken | undefined;
+}
+
+type Responder = (request: SentRequest) => Promise<unknown>;
+
+/** Scripted behaviour for the next clients, and every client built so far. */
+export const clients = {
+  built: [] as LanguageClient[],
+  start: (): Promise<void> => Promise.resolve(),
+  respond: ((): Promise<unknown> => Promise.resolve({ status: 'ok', findings: 0 })) as Responder,
+  reset(): void {
+    this.built.length = 0;
+    this.start = () => Promise.resolve();
+    this.respond = () => Promise.resolve({ status: 'ok', findings: 0 });
+  },
+  get last(): LanguageClient {
+    const client = this.built[this.built.length - 1];
+    if (client === undefined) {
+      throw new Error('no LanguageClient was created');
+    }
+    return client;
+  },
+};
+
+export class LanguageClient {
+  readonly requests: SentRequest[] = [];
+  readonly errors: Array<{ message: string; show: boolean | 'force' | undefined }> = [];
+  /** Progress values the library's own progress UI would have received (after the middleware). */
+  readonly shownProgress: unknown[] = [];
+  state: State = State.Stopped;
+  disposed = false;
+  private readonly options: LanguageClientOptions;
+  private readonly stateChanged = new EventEmitter<{ oldState: State; newState: State }>();
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly serverOptions: Executable,
+    options: LanguageClientOptions,
+  ) {
+    this.options = { ...options };
+    clients.built.push(this);
+  }
+
+  get clientOptions(): LanguageClientOptions {
+    return this.options;
+  }
+
+  get onDidChangeState() {
+    return this.stateChanged.event;
+  }
+
+  readonly code2ProtocolConverter = {
+    asUri: (uri: Uri): string => uri.toString(),
+    asRange: (range: Range) => ({
+      start: { line: range.start.line, character: range.start.character },
+      end: { line: range.end.line, character: range.end.character },
+    }),
+  };
+
+  async start(): Promise<void> {
+    this.setState(State.Starting);
+    try {
+      await clients.start();
+    } catch (error) {
+      this.setState(State.Stopped);
+      this.error(`${this.name} client: couldn't create connection to server.`, error, 'force');
+      throw error;
+    }
+    this.setState(State.Running);
+  }
+
+  error(message: string, _data?: unknown, showNotification: boolean | 'force' = true): void {
+    this.errors.push({ message, show: showNotification });
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    if (this.state !== State.Running) {
+      throw new Error(`Client is not running and can't be stopped. It's current state is: ${this.state}`);
+    }
+    this.setState(State.Stopped);
+  }
+
+  sendRequest<R>(method: string, params: unknown, token?: CancellationToken): Promise<R> {
+    const request = { method, params, token };
+    this.requests.push(request);
+    return clients.respond(request) as Promise<R>;
+  }
+
+  readonly notifications: Array<{ method: string; params: unknown }> = [];
+
+  sendNotification(method: string, params: unknown): Promise<void> {
+    this.notifications.push({ method, params });
+    return Promise.resolve();
+  }
+
+  /** The server sends `$/progress` for a token it created with window/workDoneProgress/create. */
+  progress(token: ProgressToken, value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd): void {
+    const handler = this.options.middleware?.handleWorkDoneProgress;
+    const next = () => this.shownProgress.push(value);
+    if (handler !== undefined) {
+      handler(token, value, next);
+    } else {
+      next();
+    }
+  }
+
+  get errorHandler(): ErrorHandler | undefined {
+    return this.options.errorHandler;
+  }
+
+  /** The server process went away (`crash`) or came back. */
+  setState(newState: State): void {
+    const oldState = this.state;
+    this.state = newState;
+    this.stateChanged.fire({ oldState, newState });
+  }
+}

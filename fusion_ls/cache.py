@@ -1,0 +1,137 @@
+"""Response cache: the same request to the same endpoint gets the stored answer, instantly.
+
+Content-addressed (endpoint, model, messages, parameters) → answer text, in SQLite in the user
+cache directory. SQLite's WAL mode and busy timeout make it safe for an editor's server and a
+terminal run at once; the file is capped in size, least recently used answers going first.
+All I/O runs in a worker thread so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from .findings import Usage
+from .locations import environ
+from .providers import ChatRequest, ChatResult
+
+__all__ = ["ResponseCache", "cache_dir"]
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    finish_reason TEXT,
+    size INTEGER NOT NULL,
+    used REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_used ON responses (used);
+"""
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CACHE_HOME/fusion-ls`, else `~/.cache/fusion-ls`."""
+    env = environ(env)
+    xdg = env.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "fusion-ls"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / ".cache" / "fusion-ls"
+
+
+class ResponseCache:
+    """Model answers by request, on disk."""
+
+    def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def default(cls, env: Mapping[str, str] | None = None) -> ResponseCache:
+        return cls(cache_dir(env) / "responses.sqlite3")
+
+    @staticmethod
+    def key(endpoint: str, structured: bool, request: ChatRequest) -> str:
+        """Everything that can change the answer, hashed."""
+        material = {
+            "endpoint": endpoint,
+            "structured": structured,
+            "model": request.model,
+            "messages": [[m.role, m.content] for m in request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "schema": [request.schema.name, request.schema.schema] if request.schema else None,
+        }
+        encoded = json.dumps(material, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+            yield connection
+        finally:
+            connection.close()
+
+    def _get(self, key: str) -> ChatResult | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT text, finish_reason FROM responses WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE responses SET used = ? WHERE key = ?", (time.time(), key))
+        return ChatResult(text=row[0], usage=Usage(), latency_s=0.0, finish_reason=row[1])
+
+    def _put(self, key: str, result: ChatResult) -> None:
+        size = len(result.text.encode()) + len(key)
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO responses (key, text, finish_reason, size, used) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, result.text, result.finish_reason, size, time.time()),
+            )
+            self._evict(db)
+
+    def _evict(self, db: sqlite3.Connection) -> None:
+        """Drop least recently used answers until the stored text fits in `max_bytes`."""
+        (total,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()
+        if total <= self.max_bytes:
+            return
+        excess = total - int(self.max_bytes * 0.9)
+        keys: list[str] = []
+        for key, size in db.execute("SELECT key, size FROM responses ORDER BY used"):
+            keys.append(key)
+            excess -= size
+            if excess <= 0:
+                break
+        db.executemany("DELETE FROM responses WHERE key = ?", [(k,) for k in keys])
+
+    def _clear(self) -> int:
+        with self._connect() as db:
+            return db.execute("DELETE FROM responses").rowcount
+
+    async def get(self, key: str) -> ChatResult | None:
+        """The stored answer, or None; a broken cache file counts as a miss, never an error."""
+        try:
+            return await asyncio.to_thread(self._get, key)
+        except sqlite3.Error:
+            return None
+
+    async def put(self, key: str, result: ChatResult) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.to_thread(self._put, key, result)
+
+    async def clear(self) -> int:
+        """Forget every answer; returns how many there were."""
+        return await asyncio.to_thread(self._clear)
