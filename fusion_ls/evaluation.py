@@ -91,8 +91,8 @@ def _line_span(value: Any) -> Any:
         ) from None
 
 
-Span = Annotated[LineRange, BeforeValidator(_line_span)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Span = Annotated[LineRange, BeforeValidator(_line_span)]
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class _Written(BaseModel):
@@ -104,17 +104,17 @@ class _Written(BaseModel):
 class Label(_Written):
     """A known defect: where it is, what kind, and why it is one (for whoever reads a miss)."""
 
-    lines: Span
+    lines: _Span
     category: Category
-    why: Text
+    why: _Text
 
 
 class Case(_Written):
     """One snippet: `lines` is the range reviewed (the whole file when absent); `labels = []`
     marks a clean snippet, where every finding is a false positive."""
 
-    file: Text
-    lines: Span | None = None
+    file: _Text
+    lines: _Span | None = None
     labels: list[Label]
     note: str = ""
 
