@@ -1,7 +1,7 @@
 --- :checkhealth fusion_ls — is the server there, which version, which settings it will use.
 local M = {}
 
-local TIMEOUT_MS = 10000
+local TIMEOUT_MS = 30000 -- generous: a loaded CI machine starts Python slowly
 
 --- Starts the server command with other arguments, in the current directory.
 ---@param cmd string[]
