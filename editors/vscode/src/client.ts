@@ -2,6 +2,8 @@
  * The one module that creates a real `LanguageClient`. The rest of the extension sees the
  * `FusionClient` interface, which the tests replace.
  */
+import * as readline from 'readline';
+import type { Readable } from 'stream';
 import type * as vscode from 'vscode';
 import {
   CloseAction,
@@ -14,12 +16,13 @@ import {
   type Executable,
   type LanguageClientOptions,
   type Range as ProtocolRange,
+  type StdioOptions,
 } from 'vscode-languageclient/node';
 
 export const CLIENT_ID = 'fusion'; // also the prefix of the `fusion.trace.server` setting
 export const CLIENT_NAME = 'fusion-ls';
 
-export type ClientState = 'starting' | 'running' | 'stopped';
+export type ClientState = 'starting' | 'running' | 'stopped' | 'failed';
 
 /** What the extension uses of a language client. */
 export interface FusionClient {
@@ -35,6 +38,20 @@ export interface FusionClient {
 }
 
 export type ClientFactory = (server: Executable, options: LanguageClientOptions) => FusionClient;
+
+/**
+ * The server's stderr is its log, each line with the server's own level: logged as `info`
+ * (vscode-languageclient ≥ 10 would log every stderr line as an error). stdout carries LSP over
+ * stdio; only other transports would hand it here.
+ */
+export const SERVER_STDIO: Required<StdioOptions> = {
+  stdout: (input, channel) => forEachLine(input, (line) => channel.info(line)),
+  stderr: (input, channel) => forEachLine(input, (line) => channel.info(line)),
+};
+
+function forEachLine(input: Readable, log: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', log);
+}
 
 const MAX_RESTARTS = 4;
 const RESTART_WINDOW_MS = 3 * 60 * 1000;
@@ -53,6 +70,7 @@ export class FusionLanguageClient extends LanguageClient implements FusionClient
       ...options,
       initializationFailedHandler: () => false,
       errorHandler: undefined,
+      stdioOptions: SERVER_STDIO,
     });
     this.clientOptions.errorHandler = this.crashPolicy();
   }
@@ -73,7 +91,19 @@ export class FusionLanguageClient extends LanguageClient implements FusionClient
 
   onStateChange(listener: (state: ClientState) => void): vscode.Disposable {
     return this.onDidChangeState(({ newState }) => {
-      listener(newState === State.Running ? 'running' : newState === State.Starting ? 'starting' : 'stopped');
+      switch (newState) {
+        case State.Running:
+          listener('running');
+          break;
+        case State.Starting:
+          listener('starting');
+          break;
+        case State.StartFailed: // e.g. the automatic restart after a crash could not start the server
+          listener('failed');
+          break;
+        default:
+          listener('stopped');
+      }
     });
   }
 

@@ -27,7 +27,8 @@ const SCHEMES = ['file', 'untitled'];
 export interface ControllerDeps {
   createClient: ClientFactory;
   status: { apply(event: StatusEvent): void };
-  output: vscode.OutputChannel;
+  /** A log channel (`{ log: true }`): the client logs to it by level, and so does the controller. */
+  output: vscode.LogOutputChannel;
   lookup?: (folder: string | undefined) => CommandLookup;
 }
 
@@ -139,7 +140,7 @@ export class Controller implements vscode.Disposable {
 
   private enqueue(step: () => Promise<void>): Promise<void> {
     this.queue = this.queue.then(step).catch((error: unknown) => {
-      this.deps.output.appendLine(`[fusion] ${describe(error)}`);
+      this.deps.output.error(describe(error));
     });
     return this.queue;
   }
@@ -179,7 +180,7 @@ export class Controller implements vscode.Disposable {
       await client.start();
     } catch (error) {
       await this.stopClient();
-      this.deps.output.appendLine(`[fusion] could not start ${program}: ${describe(error)}`);
+      this.deps.output.error(`could not start ${program}: ${describe(error)}`);
       if (isMissingProgram(error)) {
         this.setMissing(settings.command);
       } else {

@@ -10,7 +10,7 @@ let controller: Controller | undefined;
 
 /** Returns the controller (handy for tests and for other extensions; not a stable API). */
 export function activate(context: vscode.ExtensionContext): Controller {
-  const output = vscode.window.createOutputChannel('Fusion');
+  const output = vscode.window.createOutputChannel('Fusion', { log: true });
   const status = new StatusBar(vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100));
   const current = new Controller({ createClient: createLanguageClient, status, output });
   controller = current;

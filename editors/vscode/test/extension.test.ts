@@ -10,7 +10,7 @@ import type * as vscode from 'vscode';
 import type { Controller } from '../src/controller';
 import { activate, deactivate } from '../src/extension';
 import { CloseAction, LanguageClient, State, clients, type SentRequest } from './mocks/languageclient';
-import { Uri, mock, workspace } from './mocks/vscode';
+import { LogOutputChannel, Uri, mock, workspace } from './mocks/vscode';
 
 interface Manifest {
   main: string;
@@ -44,6 +44,13 @@ async function run(command: string): Promise<unknown> {
 
 function errors(): string[] {
   return mock.messages.filter((m) => m.kind === 'error').map((m) => m.text);
+}
+
+/** The Fusion output: a log channel, as vscode-languageclient 11 requires. */
+function output(): LogOutputChannel {
+  const channel = mock.outputs[0];
+  assert.ok(channel instanceof LogOutputChannel, 'the Fusion output is created with { log: true }');
+  return channel;
 }
 
 function statusText(): string {
@@ -240,7 +247,11 @@ describe('a missing server', () => {
     await start().ready();
     await tick();
     assert.deepStrictEqual(errors(), ['fusion-ls failed to start: Server initialization failed.']);
-    assert.strictEqual(mock.outputs[0]?.shown, 1);
+    assert.strictEqual(output().shown, 1);
+    assert.ok(
+      output().logged.some((l) => l.level === 'error' && /could not start .*Server initialization failed/.test(l.message)),
+      'the failure is logged as an error',
+    );
     assert.strictEqual(statusText(), '$(error) Fusion');
   });
 
@@ -309,6 +320,12 @@ describe('status bar', () => {
     await run('fusion-ls.cancel');
     assert.strictEqual(client.notifications.length, 1, 'an ended progress is not cancelled again');
     assert.match(mock.messages[mock.messages.length - 1]?.text ?? '', /no review is running/);
+  });
+
+  it('shows a server that could not be started again after a crash as failed', async () => {
+    await start().ready();
+    clients.last.setState(State.StartFailed);
+    assert.strictEqual(statusText(), '$(error) Fusion');
   });
 
   it('shows a stopped server and offers a restart', async () => {
@@ -397,6 +414,17 @@ describe('the language client', () => {
     const fifth = await client.errorHandler?.closed();
     assert.strictEqual(fifth?.action, CloseAction.DoNotRestart);
     assert.match(fifth?.message ?? '', /crashed 5 times/);
+  });
+
+  it('logs to the Fusion log channel and the server’s stderr as info, not as errors', async () => {
+    await start().ready();
+    const client = clients.last;
+    assert.strictEqual(client.clientOptions.outputChannel, output() as unknown);
+    await client.serverStderr('2025-01-01 10:00:00,000 INFO fusion_ls.server: started\nsecond line');
+    assert.deepStrictEqual(output().logged, [
+      { level: 'info', message: '2025-01-01 10:00:00,000 INFO fusion_ls.server: started' },
+      { level: 'info', message: 'second line' },
+    ]);
   });
 
   it('keeps the library’s notifications once the server runs', async () => {

@@ -1,11 +1,16 @@
 /**
  * A stand-in for `vscode-languageclient/node`: a `LanguageClient` that spawns nothing, records
  * what it was built with and sent, and answers requests as the test scripts. It mirrors the few
- * behaviours of the real client (v9) the extension relies on: start failures go through
- * `error(…, 'force')`, `dispose()` of a client that is not running rejects, work-done progress
- * passes through `middleware.handleWorkDoneProgress`.
+ * behaviours of the real client (v11) the extension relies on: a start failure leaves the client
+ * in `State.StartFailed` and goes through `error(…, 'force')`, errors are logged to the
+ * `LogOutputChannel` with `error`, `dispose()` of a client that is starting or failed to start
+ * rejects, work-done progress passes through `middleware.handleWorkDoneProgress`, and the server's
+ * stdout/stderr go through `stdioOptions` (by default: stderr lines logged with `error`).
  * `test/setup.ts` makes `require('vscode-languageclient/node')` load this file.
  */
+import * as readline from 'readline';
+import { Readable } from 'stream';
+import type * as vscode from 'vscode';
 import type {
   ErrorHandler,
   Executable,
@@ -15,11 +20,12 @@ import type {
   WorkDoneProgressEnd,
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
-import { EventEmitter, type CancellationToken, type Range, type Uri } from './vscode';
+import { EventEmitter, LogOutputChannel, type CancellationToken, type Range, type Uri } from './vscode';
 
 export enum State {
   Stopped = 1,
   Starting = 3,
+  StartFailed = 4,
   Running = 2,
 }
 export enum ErrorAction {
@@ -66,6 +72,7 @@ export class LanguageClient {
   state: State = State.Stopped;
   disposed = false;
   private readonly options: LanguageClientOptions;
+  private ownChannel: LogOutputChannel | undefined;
   private readonly stateChanged = new EventEmitter<{ oldState: State; newState: State }>();
 
   constructor(
@@ -86,6 +93,15 @@ export class LanguageClient {
     return this.stateChanged.event;
   }
 
+  /** The configured channel, else one the client creates (`createOutputChannel(name, { log: true })`). */
+  get outputChannel(): vscode.LogOutputChannel {
+    if (this.options.outputChannel !== undefined) {
+      return this.options.outputChannel;
+    }
+    this.ownChannel ??= new LogOutputChannel(this.name);
+    return this.ownChannel as unknown as vscode.LogOutputChannel;
+  }
+
   readonly code2ProtocolConverter = {
     asUri: (uri: Uri): string => uri.toString(),
     asRange: (range: Range) => ({
@@ -99,7 +115,7 @@ export class LanguageClient {
     try {
       await clients.start();
     } catch (error) {
-      this.setState(State.Stopped);
+      this.setState(State.StartFailed);
       this.error(`${this.name} client: couldn't create connection to server.`, error, 'force');
       throw error;
     }
@@ -107,11 +123,16 @@ export class LanguageClient {
   }
 
   error(message: string, _data?: unknown, showNotification: boolean | 'force' = true): void {
+    this.outputChannel.error(message);
     this.errors.push({ message, show: showNotification });
   }
 
+  /** Like the real one: nothing to do when stopped, rejects unless running. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    if (this.state === State.Stopped) {
+      return;
+    }
     if (this.state !== State.Running) {
       throw new Error(`Client is not running and can't be stopped. It's current state is: ${this.state}`);
     }
@@ -140,6 +161,19 @@ export class LanguageClient {
     } else {
       next();
     }
+  }
+
+  /** The server process writes `text` to stderr; resolves once every line has been handled. */
+  async serverStderr(text: string): Promise<void> {
+    const input = Readable.from([text]);
+    const closed = new Promise((resolve) => input.once('close', resolve));
+    const stderr =
+      this.options.stdioOptions?.stderr ??
+      ((stream: Readable, channel: vscode.LogOutputChannel) =>
+        readline.createInterface({ input: stream, crlfDelay: Infinity, terminal: false }).on('line', (line) => channel.error(line)));
+    stderr(input, this.outputChannel);
+    await closed;
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   get errorHandler(): ErrorHandler | undefined {

@@ -152,6 +152,50 @@ export class OutputChannel {
   dispose(): void {}
 }
 
+export enum LogLevel {
+  Off = 0,
+  Trace = 1,
+  Debug = 2,
+  Info = 3,
+  Warning = 4,
+  Error = 5,
+}
+
+export type LogMethod = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** `createOutputChannel(name, { log: true })`: lines are logged with a level; `append*` log `info`. */
+export class LogOutputChannel extends OutputChannel {
+  readonly logged: Array<{ level: LogMethod; message: string }> = [];
+  logLevel = LogLevel.Info;
+  private readonly levelChanged = new EventEmitter<LogLevel>();
+  readonly onDidChangeLogLevel = this.levelChanged.event;
+  override append(text: string): void {
+    this.info(text);
+  }
+  override appendLine(text: string): void {
+    this.info(text);
+  }
+  trace(message: string): void {
+    this.log('trace', message);
+  }
+  debug(message: string): void {
+    this.log('debug', message);
+  }
+  info(message: string): void {
+    this.log('info', message);
+  }
+  warn(message: string): void {
+    this.log('warn', message);
+  }
+  error(error: string | Error): void {
+    this.log('error', typeof error === 'string' ? error : error.message);
+  }
+  private log(level: LogMethod, message: string): void {
+    this.logged.push({ level, message });
+    this.lines.push(message);
+  }
+}
+
 export interface ShownMessage {
   kind: 'error' | 'warning' | 'info';
   text: string;
@@ -242,8 +286,8 @@ export const window = {
     mock.statusItems.push(item);
     return item;
   },
-  createOutputChannel(name: string): OutputChannel {
-    const channel = new OutputChannel(name);
+  createOutputChannel(name: string, options?: string | { log: true }): OutputChannel {
+    const channel = typeof options === 'object' && options.log ? new LogOutputChannel(name) : new OutputChannel(name);
     mock.outputs.push(channel);
     return channel;
   },
