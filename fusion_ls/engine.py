@@ -178,8 +178,10 @@ class Engine:
         rng: random.Random | None = None,
         ledger: SpendLedger | None = None,
         cache: ResponseCache | None = None,
+        offline_fallback: bool = True,
     ) -> None:
         self.settings = settings
+        self._offline_fallback = offline_fallback
         self._ledger = ledger
         self._cache = cache
         self._providers = {
@@ -366,12 +368,15 @@ class Engine:
         cwd = request.file.parent if request.file else None
         found = await analyzer.review(doc.lines, request.path, cwd, self.settings.fusion.timeout_s)
         kept, _ = anchor_all([f for f in found if f.line_start in doc.reviewed], doc)
-        return Reply(_Answer(kept, f"{len(kept)} findings from {ref.name}.", 0), Usage())
+        count = f"{len(kept)} finding{'' if len(kept) == 1 else 's'}"
+        return Reply(_Answer(kept, f"{count} from {ref.name}.", 0), Usage())
 
     async def _review_pool(self, request: CodeRequest) -> tuple[dict[str, ModelRef], str | None]:
         """The pool for this review: the configured one, or, when no model can be asked at all
         (no key, nothing listening), the local analyzers alone, with a notice saying so."""
         models = [ref for ref in self._refs.values() if not ref.is_tool]
+        if not self._offline_fallback:
+            return dict(self._refs), None
         problems = [await self._unusable(ref) for ref in models]
         if not models or not all(problems):
             return dict(self._refs), None

@@ -574,7 +574,8 @@ async def run_eval(
     results: list[SetupResult] = []
     for number, setup in enumerate(setups, start=1):
         progress = EvalProgress(number, len(setups), setup.name, 0, len(dataset.cases))
-        engine = Engine(setup.settings, client, ledger=ledger)
+        # A setup measures the models it names: never the offline analyzers in their place.
+        engine = Engine(setup.settings, client, ledger=ledger, offline_fallback=False)
         results.append(await _run_setup(setup, dataset, engine, concurrency, progress, on_progress))
     return EvalReport(
         dataset=str(dataset.root),
