@@ -3,7 +3,8 @@
 Content-addressed (endpoint, model, messages, parameters) → answer text, in SQLite in the user
 cache directory. SQLite's WAL mode and busy timeout make it safe for an editor's server and a
 terminal run at once; the file is capped in size, least recently used answers going first.
-All I/O runs in a worker thread so the event loop never waits on the disk.
+All I/O runs on one worker thread with one connection, so the event loop never waits on the
+disk and this process's own reads and writes never contend for SQLite's lock.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .findings import Usage
@@ -52,6 +54,8 @@ class ResponseCache:
     def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self._db: sqlite3.Connection | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusion-ls-cache")
 
     @classmethod
     def default(cls, env: Mapping[str, str] | None = None) -> ResponseCache:
@@ -72,36 +76,38 @@ class ResponseCache:
         encoded = json.dumps(material, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(encoded).hexdigest()
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
-            yield connection
-        finally:
-            connection.close()
+    def _connection(self) -> sqlite3.Connection:
+        """Opened once; WAL with synchronous=NORMAL: a power cut may lose the newest answers."""
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
 
     def _get(self, key: str) -> ChatResult | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT text, finish_reason FROM responses WHERE key = ?", (key,)
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE responses SET used = ? WHERE key = ?", (time.time(), key))
+        db = self._connection()
+        row = db.execute(
+            "SELECT text, finish_reason FROM responses WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        db.execute("UPDATE responses SET used = ? WHERE key = ?", (time.time(), key))
         return ChatResult(text=row[0], usage=Usage(), latency_s=0.0, finish_reason=row[1])
 
     def _put(self, key: str, result: ChatResult) -> None:
         size = len(result.text.encode()) + len(key)
-        with self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO responses (key, text, finish_reason, size, used) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, result.text, result.finish_reason, size, time.time()),
-            )
-            self._evict(db)
+        db = self._connection()
+        db.execute(
+            "INSERT OR REPLACE INTO responses (key, text, finish_reason, size, used) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, result.text, result.finish_reason, size, time.time()),
+        )
+        self._evict(db)
 
     def _evict(self, db: sqlite3.Connection) -> None:
         """Drop least recently used answers until the stored text fits in `max_bytes`."""
@@ -118,20 +124,29 @@ class ResponseCache:
         db.executemany("DELETE FROM responses WHERE key = ?", [(k,) for k in keys])
 
     def _clear(self) -> int:
-        with self._connect() as db:
-            return db.execute("DELETE FROM responses").rowcount
+        return self._connection().execute("DELETE FROM responses").rowcount
+
+    def _put_quietly(self, key: str, result: ChatResult) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._put(key, result)
 
     async def get(self, key: str) -> ChatResult | None:
         """The stored answer, or None; a broken cache file counts as a miss, never an error."""
         try:
-            return await asyncio.to_thread(self._get, key)
+            return await asyncio.get_running_loop().run_in_executor(self._worker, self._get, key)
         except sqlite3.Error:
             return None
 
     async def put(self, key: str, result: ChatResult) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            await asyncio.to_thread(self._put, key, result)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._worker, self._put_quietly, key, result)
+
+    def put_soon(self, key: str, result: ChatResult) -> None:
+        """Store without waiting: the answer is not held back for the disk. Later reads of
+        this cache run after the write (one worker, in order), and the interpreter waits
+        for the worker before exiting, so a CLI run keeps its answers too."""
+        self._worker.submit(self._put_quietly, key, result)
 
     async def clear(self) -> int:
         """Forget every answer; returns how many there were."""
-        return await asyncio.to_thread(self._clear)
+        return await asyncio.get_running_loop().run_in_executor(self._worker, self._clear)

@@ -300,7 +300,7 @@ class Engine:
         if hit is not None:
             return hit, True
         result = await provider.chat(request, self.settings.fusion.timeout_s)
-        await self._cache.put(key, result)
+        self._cache.put_soon(key, result)
         return result, False
 
     def _shuffler(self, *material: str) -> random.Random:

@@ -42,6 +42,13 @@ _NOT_A_SECRET = re.compile(
     r"|.*\s.*"  # prose
     r"|.*\[REDACTED:.*"  # already replaced
 )
+_SUSPECT = re.compile(
+    r"sk-|A(?:KIA|SIA|GPA|IDA|ROA|Iza)|gh[pousr]_|github_pat_|xox[abposr]-|hooks\.slack\.com|eyJ"
+    r"|(?i:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+    r"|auth)"
+)
+"""Something every pattern above needs: a line without it has nothing to redact (one search
+instead of ten substitutions per line)."""
 _MIN_ENTROPY = 3.0  # bits per character; "changeme123" has about 3.3, a random key over 4
 
 # Bidirectional controls and zero-width characters: they can make code read differently to a
@@ -71,6 +78,8 @@ def _placeholder(kind: str) -> str:
 
 
 def _redact_line(line: str, number: int, found: list[Redaction]) -> str:
+    if not _SUSPECT.search(line):
+        return line
     for kind, pattern in _TOKENS:
         line, count = pattern.subn(_placeholder(kind), line)
         found += [Redaction(kind, number)] * count

@@ -440,3 +440,9 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(httpx.Headers({"Retry-After": "later, maybe"}), now) is None
     assert parse_retry_after(httpx.Headers({"Retry-After": "-4"}), now) is None
     assert parse_retry_after(httpx.Headers(), now) is None
+
+
+async def test_the_shared_client_offers_http2() -> None:
+    async with make_http_client() as http:
+        pool = http._transport._pool  # type: ignore[attr-defined]
+        assert pool._http2 is True and pool._http1 is True
