@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .findings import Usage
-from .locations import environ
+from .locations import xdg_dir
 from .providers import ChatRequest, ChatResult
 
 __all__ = ["ResponseCache", "cache_dir"]
@@ -40,12 +40,7 @@ CREATE INDEX IF NOT EXISTS responses_used ON responses (used);
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """`$XDG_CACHE_HOME/fusion-ls`, else `~/.cache/fusion-ls`."""
-    env = environ(env)
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "fusion-ls"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".cache" / "fusion-ls"
+    return xdg_dir("XDG_CACHE_HOME", ".cache", env)
 
 
 class ResponseCache:

@@ -23,12 +23,10 @@ __all__ = [
     "FusedExplanation",
     "FusedReview",
     "JudgedFinding",
-    "JudgedReview",
     "LineRange",
     "ModelRun",
     "ModelStatus",
     "ProposedFinding",
-    "ReviewAnswer",
     "Severity",
     "Usage",
 ]
@@ -74,17 +72,19 @@ class LineRange(_Result):
         return f"{self.start}-{self.end}"
 
 
+def _end_defaults_to_start(data: Any) -> Any:
+    """Models often leave out `line_end` for a one-line finding or fix."""
+    if isinstance(data, dict) and data.get("line_end") is None and "line_start" in data:
+        return {**data, "line_end": data["line_start"]}
+    return data
+
+
 class Fix(_Contract):
     line_start: int
     line_end: int
     replacement: str
 
-    @model_validator(mode="before")
-    @classmethod
-    def _default_end(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("line_end") is None and "line_start" in data:
-            return {**data, "line_end": data["line_start"]}
-        return data
+    _default_end = model_validator(mode="before")(_end_defaults_to_start)
 
 
 def _lower(value: Any) -> Any:
@@ -103,12 +103,7 @@ class ProposedFinding(_Contract):
     rationale: str = ""
     fix: Fix | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _default_end(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("line_end") is None and "line_start" in data:
-            return {**data, "line_end": data["line_start"]}
-        return data
+    _default_end = model_validator(mode="before")(_end_defaults_to_start)
 
     @field_validator("severity", "category", mode="before")
     @classmethod
@@ -120,33 +115,9 @@ class ProposedFinding(_Contract):
     def _none_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
 
-    def key(self) -> tuple[int, int, str, str, str]:
-        """Identity used to tell whether a model changed its answer between debate rounds."""
-        return (self.line_start, self.line_end, self.severity, self.category, self.message.strip())
-
-
-class ReviewAnswer(_Contract):
-    findings: list[ProposedFinding]
-    summary: str = ""
-
-    @field_validator("summary", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return "" if value is None else value
-
 
 class JudgedFinding(ProposedFinding):
     supporters: list[str] = Field(default_factory=list)
-
-
-class JudgedReview(_Contract):
-    findings: list[JudgedFinding]
-    summary: str = ""
-
-    @field_validator("summary", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return "" if value is None else value
 
 
 class BestOfVerdict(_Contract):

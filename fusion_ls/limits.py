@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from .locations import environ
+from .locations import xdg_dir
 
 __all__ = ["SpendLedger", "state_dir"]
 
@@ -23,12 +23,7 @@ _KEEP_DAYS = 31
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """`$XDG_STATE_HOME/fusion-ls`, else `~/.local/state/fusion-ls`."""
-    env = environ(env)
-    xdg = env.get("XDG_STATE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "fusion-ls"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".local" / "state" / "fusion-ls"
+    return xdg_dir("XDG_STATE_HOME", ".local/state", env)
 
 
 class SpendLedger:

@@ -17,6 +17,7 @@ __all__ = [
     "read_config_bytes",
     "user_config_dir",
     "user_config_path",
+    "xdg_dir",
 ]
 
 PROJECT_FILE = ".fusion.toml"
@@ -28,15 +29,20 @@ def environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
 
 
-def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """`$XDG_CONFIG_HOME/fusion-ls`, else `~/.config/fusion-ls` (a relative XDG path is ignored,
-    as the XDG spec asks)."""
+def xdg_dir(variable: str, fallback: str, env: Mapping[str, str] | None = None) -> Path:
+    """`$variable/fusion-ls`, else `~/fallback/fusion-ls`; a relative XDG path is ignored, as
+    the XDG base directory spec asks."""
     env = environ(env)
-    xdg = env.get("XDG_CONFIG_HOME", "")
+    xdg = env.get(variable, "")
     if xdg and Path(xdg).is_absolute():
         return Path(xdg) / "fusion-ls"
     home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".config" / "fusion-ls"
+    return home / fallback / "fusion-ls"
+
+
+def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CONFIG_HOME/fusion-ls`, else `~/.config/fusion-ls`."""
+    return xdg_dir("XDG_CONFIG_HOME", ".config", env)
 
 
 def user_config_path(env: Mapping[str, str] | None = None) -> Path:

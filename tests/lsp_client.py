@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -14,6 +15,19 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 PROFILES = ("visual-studio-code", "neovim")
+
+
+def project_with_fake_models(
+    folder: Path, base_url: str, pool: list[str], judge: str, extra: str = ""
+) -> Path:
+    """`folder`, with a user config (in `folder/xdg`) that sends the pool to the fake server."""
+    user = folder / "xdg" / "fusion-ls" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text(
+        f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "openai"\nmax_retries = 0\n\n'
+        f"[fusion]\npool = {json.dumps(pool)}\njudge = {json.dumps(judge)}\n{extra}"
+    )
+    return folder
 
 
 def server_env(xdg: Path, key: str) -> dict[str, str]:

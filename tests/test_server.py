@@ -22,6 +22,7 @@ from lsp_client import (
     hover,
     lines,
     open_document,
+    project_with_fake_models,
     server_env,
     start,
     until,
@@ -58,15 +59,11 @@ def fake() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Path:
-    project = tmp_path_factory.mktemp("project")
-    user = project / "xdg" / "fusion-ls" / "config.toml"
-    user.parent.mkdir(parents=True)
-    user.write_text(
-        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "openai"\n'
-        'max_retries = 0\n\n[fusion]\npool = ["alpha", "beta", "gamma"]\njudge = "judge"\n'
-        "straggler_grace_s = 30\n"
+    folder = tmp_path_factory.mktemp("project")
+    pool = ["alpha", "beta", "gamma"]
+    return project_with_fake_models(
+        folder, fake.base_url, pool, "judge", "straggler_grace_s = 30\n"
     )
-    return project
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from fake_openai import FakeOpenAI, Reply
-from lsp_client import code_actions, command, lines, open_document, server_env, start, until
+from lsp_client import (
+    code_actions,
+    command,
+    lines,
+    open_document,
+    project_with_fake_models,
+    server_env,
+    start,
+    until,
+)
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 from reviewers import SAMPLE, finding, review
@@ -30,14 +39,8 @@ def fake() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Path:
-    project = tmp_path_factory.mktemp("options")
-    user = project / "xdg" / "fusion-ls" / "config.toml"
-    user.parent.mkdir(parents=True)
-    user.write_text(
-        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "openai"\n'
-        'max_retries = 0\n\n[fusion]\npool = ["alpha", "beta"]\njudge = "judge"\n'
-    )
-    return project
+    folder = tmp_path_factory.mktemp("options")
+    return project_with_fake_models(folder, fake.base_url, ["alpha", "beta"], "judge")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -16,7 +16,14 @@ import pytest_asyncio
 from fake_openai import FakeOpenAI, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lsp_client import command, hover, open_document, server_env, start
+from lsp_client import (
+    command,
+    hover,
+    open_document,
+    project_with_fake_models,
+    server_env,
+    start,
+)
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 from reviewers import SAMPLE, finding, review
@@ -36,14 +43,8 @@ def fake() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Path:
-    project = tmp_path_factory.mktemp("robust")
-    user = project / "xdg" / "fusion-ls" / "config.toml"
-    user.parent.mkdir(parents=True)
-    user.write_text(
-        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "openai"\n'
-        'max_retries = 0\n\n[fusion]\npool = ["alpha"]\njudge = "alpha"\n'
-    )
-    return project
+    folder = tmp_path_factory.mktemp("robust")
+    return project_with_fake_models(folder, fake.base_url, ["alpha"], "alpha")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
