@@ -26,6 +26,7 @@ from .providers import ChatRequest, ChatResult
 __all__ = ["ResponseCache", "cache_dir"]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_SETUP_TRIES = 10
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -78,11 +79,28 @@ class ResponseCache:
             db = sqlite3.connect(
                 self.path, timeout=5.0, isolation_level=None, check_same_thread=False
             )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            try:
+                self._set_up(db)
+            except sqlite3.Error:
+                db.close()
+                raise
             self._db = db
         return self._db
+
+    @staticmethod
+    def _set_up(db: sqlite3.Connection) -> None:
+        """Switching a new file to WAL needs it alone, and SQLite's busy handler does not wait
+        for that: two processes opening a brand-new cache at once retry briefly instead."""
+        for attempt in range(_SETUP_TRIES):
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError:
+                if attempt == _SETUP_TRIES - 1:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
 
     def _get(self, key: str) -> ChatResult | None:
         db = self._connection()
