@@ -374,9 +374,9 @@ class Engine:
     async def _review_pool(self, request: CodeRequest) -> tuple[dict[str, ModelRef], str | None]:
         """The pool for this review: the configured one, or, when no model can be asked at all
         (no key, nothing listening), the local analyzers alone, with a notice saying so."""
-        models = [ref for ref in self._refs.values() if not ref.is_tool]
         if not self._offline_fallback:
             return dict(self._refs), None
+        models = [ref for ref in self._refs.values() if not ref.is_tool]
         problems = [await self._unusable(ref) for ref in models]
         if not models or not all(problems):
             return dict(self._refs), None

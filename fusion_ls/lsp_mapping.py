@@ -143,11 +143,12 @@ def _fix_diff(finding: Finding, lines: Sequence[str]) -> list[str]:
 def _statements(finding: Finding, statements: dict[str, list[ProposedFinding]]) -> list[str]:
     """What each model said about this problem, when they said it differently."""
     said = {}
+    fused = _as_proposed(finding)
     for model in finding.models:
         matches = [
             (score, own)
             for own in statements.get(model, [])
-            if (score := similarity(own, _as_proposed(finding))) is not None
+            if (score := similarity(own, fused)) is not None
         ]
         if matches:
             said[model] = max(matches, key=lambda m: m[0])[1]

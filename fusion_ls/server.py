@@ -182,11 +182,12 @@ class FusionServer(LanguageServer):
         except (OSError, UnicodeDecodeError, ValueError):
             return []
 
-    def publish(self, uri: str) -> None:
+    def publish(self, uri: str, lines: list[str] | None = None) -> None:
+        """Send what is shown on `uri`; pass `lines` when the caller already split the text."""
         state = self.documents.get(uri)
         if state is None:
             return
-        lines = self.lines_of(uri)
+        lines = self.lines_of(uri) if lines is None else lines
         diagnostics = [
             lsp_mapping.diagnostic(finding, lines, provisional=provisional)
             for finding, provisional in state.visible()
@@ -498,8 +499,11 @@ def _did_change(ls: FusionServer, params: types.DidChangeTextDocumentParams) -> 
     if state is None:
         return
     edits = lsp_mapping.line_edits(params.content_changes, state.log.line_count)
-    state.edited(params.text_document.version, edits, ls.lines_of(uri))
-    ls.publish(uri)
+    lines = ls.lines_of(uri)
+    shown = bool(state.visible())
+    state.edited(params.text_document.version, edits, lines)
+    if shown or state.visible():  # nothing shown before or after: nothing to tell the editor
+        ls.publish(uri, lines)
 
 
 def _did_save(ls: FusionServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -535,10 +539,11 @@ def _hover(ls: FusionServer, params: types.HoverParams) -> types.Hover | None:
     if state is None:
         return None
     line = params.position.line + 1
-    lines = ls.lines_of(params.text_document.uri)
+    found = state.findings_at(line)
+    lines = ls.lines_of(params.text_document.uri) if found else []  # split only when needed
     parts = [
         lsp_mapping.finding_hover(p.finding, p.record.review, p.record.statements, lines)
-        for p in state.findings_at(line)
+        for p in found
     ]
     explained = state.explanation_at(line)
     if explained is not None:
@@ -557,12 +562,13 @@ def _code_action(ls: FusionServer, params: types.CodeActionParams) -> list[types
     actions: list[types.CodeAction] = []
     state = ls.documents.get(uri)
     if state is not None:
-        lines = ls.lines_of(uri)
+        lines: list[str] | None = None  # the text is split only for a diagnostic with a fix
         for diagnostic in params.context.diagnostics:
             data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
             published = state.by_id(str(data.get("id", "")))
             if published is None or published.finding.fix is None:
                 continue
+            lines = ls.lines_of(uri) if lines is None else lines
             edit = lsp_mapping.fix_edit(uri, state.log.version, lines, published.finding.fix)
             actions.append(lsp_mapping.apply_fix_action(published.finding, diagnostic, edit))
     selection = params.range

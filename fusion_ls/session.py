@@ -143,11 +143,10 @@ class DocumentState:
     def visible(self) -> list[tuple[Finding, bool]]:
         """What the editor shows: published findings, and provisional ones (flagged True) in
         place of the published ones of the ranges being reviewed again."""
-        covered = [key for key in self.provisional]
         shown = [
             (p.finding, False)
             for p in self.published
-            if not any(_covers(key, p.finding.line_start) for key in covered)
+            if not any(_covers(key, p.finding.line_start) for key in self.provisional)
         ]
         shown += [(s.finding, True) for items in self.provisional.values() for s in items]
         return sorted(shown, key=lambda item: (item[0].line_start, item[0].line_end))
