@@ -34,7 +34,17 @@ from lsp_client import (
 )
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-from reviewers import JUDGE, POOL, SAMPLE, best_of_judge, finding, merging_judge, review
+from reviewers import (
+    DIV,
+    DIV_B,
+    JUDGE,
+    POOL,
+    SAMPLE,
+    SQLI,
+    best_of_judge,
+    merging_judge,
+    review,
+)
 
 __all__ = [
     "JUDGE",
@@ -88,21 +98,7 @@ class Latencies:
 STANDARD = Latencies({"alpha": 0.3, "beta": 0.6, "gamma": 0.9}, judge=0.4)
 SLOW = Latencies({"alpha": 1.0, "beta": 1.5, "gamma": 2.0}, judge=0.4)
 
-_FIX = {
-    "line_start": 5,
-    "line_end": 5,
-    "replacement": "    return total / len(values) if values else 0.0",
-}
-_DIV = finding(
-    5, "return total / len(values)", "Division by zero when values is empty",
-    rationale="`len(values)` is 0 for an empty list.", fix=_FIX,
-)  # fmt: skip
-_DIV_B = finding(5, "total / len(values)", "ZeroDivisionError on an empty list")
-_SQLI = finding(
-    9, '"SELECT * FROM users WHERE id = " + user_id', "SQL injection via user_id",
-    category="security", severity="warning",
-)  # fmt: skip
-ANSWERS = {"alpha": review(_DIV, _SQLI), "beta": review(_SQLI), "gamma": review(_DIV_B)}
+ANSWERS = {"alpha": review(DIV, SQLI), "beta": review(SQLI), "gamma": review(DIV_B)}
 """Every model sees something the others miss, in every debate round: the judge is needed."""
 
 

@@ -48,6 +48,24 @@ def finding(
     }
 
 
+# Findings on tests/fixtures/sample.py that the editor tests and the benchmark share: two
+# models word the division bug differently, one of them with a rationale and a fix.
+FIX = {
+    "line_start": 5,
+    "line_end": 5,
+    "replacement": "    return total / len(values) if values else 0.0",
+}
+DIV = finding(
+    5, "return total / len(values)", "Division by zero when values is empty",
+    rationale="`len(values)` is 0 for an empty list.", fix=FIX,
+)  # fmt: skip
+DIV_B = finding(5, "total / len(values)", "ZeroDivisionError on an empty list")
+SQLI = finding(
+    9, '"SELECT * FROM users WHERE id = " + user_id', "SQL injection via user_id",
+    category="security", severity="warning",
+)  # fmt: skip
+
+
 def review(*findings: dict[str, Any], summary: str = "reviewed") -> str:
     return json.dumps({"findings": list(findings), "summary": summary})
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAI, Reply
-from reviewers import SAMPLE, finding, merging_judge, review
+from reviewers import DIV, DIV_B, FIX, SAMPLE, SQLI, merging_judge, review
 
 from fusion_ls.version import __version__
 
@@ -41,20 +41,6 @@ SERVER = [sys.executable, "-m", "fusion_ls"]
 LUA_SERVER = "{ " + ", ".join(map(json.dumps, SERVER)) + " }"  # JSON strings are Lua strings
 TIMEOUT_S = 60
 
-FIX = {
-    "line_start": 5,
-    "line_end": 5,
-    "replacement": "    return total / len(values) if values else 0.0",
-}
-DIV = finding(
-    5, "return total / len(values)", "Division by zero when values is empty",
-    rationale="`len(values)` is 0 for an empty list.", fix=FIX,
-)  # fmt: skip
-DIV_B = finding(5, "total / len(values)", "ZeroDivisionError on an empty list")
-SQLI = finding(
-    9, '"SELECT * FROM users WHERE id = " + user_id', "SQL injection via user_id",
-    category="security", severity="warning",
-)  # fmt: skip
 
 # What each set-up adds to the minimal init, after the plugin is on 'runtimepath'.
 SETUPS = {

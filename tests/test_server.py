@@ -29,25 +29,11 @@ from lsp_client import (
 )
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-from reviewers import SAMPLE, finding, merging_judge, review
+from reviewers import DIV, DIV_B, SAMPLE, SQLI, merging_judge, review
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 KEY = "sk-or-v1-server-test-key"
-FIX = {
-    "line_start": 5,
-    "line_end": 5,
-    "replacement": "    return total / len(values) if values else 0.0",
-}
-DIV = finding(
-    5, "return total / len(values)", "Division by zero when values is empty",
-    rationale="`len(values)` is 0 for an empty list.", fix=FIX,
-)  # fmt: skip
-DIV_B = finding(5, "total / len(values)", "ZeroDivisionError on an empty list")
-SQLI = finding(
-    9, '"SELECT * FROM users WHERE id = " + user_id', "SQL injection via user_id",
-    category="security", severity="warning",
-)  # fmt: skip
 TEXT = SAMPLE.read_text()
 
 
