@@ -5,10 +5,10 @@ The public surface is what an adapter needs: load settings, run the engine, read
 
 from __future__ import annotations
 
-from .config import LoadedSettings, load_settings
-from .engine import CodeRequest, Engine
-from .errors import ConfigError, ConfigIssue, FusionError, ProviderError, UsageError
-from .events import (
+from fusion_ls.config.loading import LoadedSettings, load_settings
+from fusion_ls.config.settings import Mode, ModelRef, Settings
+from fusion_ls.engine.engine import CodeRequest, Engine
+from fusion_ls.engine.events import (
     Event,
     ExplanationFinished,
     JudgeStarted,
@@ -17,10 +17,18 @@ from .events import (
     ReviewFinished,
     RoundStarted,
 )
-from .findings import Finding, Fix, FusedExplanation, FusedReview, LineRange, ModelRun, Usage
-from .providers import make_http_client
-from .settings import Mode, ModelRef, Settings
-from .version import __version__
+from fusion_ls.errors import ConfigError, ConfigIssue, FusionError, ProviderError, UsageError
+from fusion_ls.findings import (
+    Finding,
+    Fix,
+    FusedExplanation,
+    FusedReview,
+    LineRange,
+    ModelRun,
+    Usage,
+)
+from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.version import __version__
 
 __all__ = [
     "CodeRequest",

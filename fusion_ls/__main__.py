@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from fusion_ls.cli.main import main
 
 sys.exit(main())

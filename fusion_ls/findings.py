@@ -10,8 +10,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .settings import Mode
-
 __all__ = [
     "CATEGORIES",
     "SEVERITIES",
@@ -24,6 +22,7 @@ __all__ = [
     "FusedReview",
     "JudgedFinding",
     "LineRange",
+    "Mode",
     "ModelRun",
     "ModelStatus",
     "ProposedFinding",
@@ -42,6 +41,8 @@ CATEGORIES: tuple[Category, ...] = (
     "maintainability",
     "style",
 )
+Mode = Literal["best-of", "merge", "debate"]
+"""A fusion mode; `engine.fusion.modes.MODES` is the registry, tested to match."""
 ModelStatus = Literal["ok", "error", "timeout", "invalid", "cancelled", "late", "skipped"]
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from fake_openai import RecordedRequest, Reply
 
-from fusion_ls.cache import ResponseCache
-from fusion_ls.engine import CodeRequest, Engine
-from fusion_ls.events import Event, ReviewFinished
+from fusion_ls.config.settings import Settings
+from fusion_ls.engine.engine import CodeRequest, Engine
+from fusion_ls.engine.events import Event, ReviewFinished
 from fusion_ls.findings import FusedReview
-from fusion_ls.limits import SpendLedger
-from fusion_ls.providers import make_http_client
-from fusion_ls.settings import Settings
+from fusion_ls.reviewers.cache import ResponseCache
+from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.reviewers.spend import SpendLedger
 
 _ANSWER = re.compile(r'<answer reviewer="([A-Z])">\n(.*?)\n(?:summary: .*?\n)?</answer>', re.DOTALL)
 

@@ -9,8 +9,8 @@ from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
 from reviewers import finding, merging_judge, review, run_review, settings_for
 
-from fusion_ls.analyzers import ANALYZERS, Ruff
-from fusion_ls.settings import KNOWN_TOOLS, ModelRef, Settings
+from fusion_ls.config.settings import KNOWN_TOOLS, ModelRef, Settings
+from fusion_ls.reviewers.tools.ruff import ANALYZERS, Ruff
 
 CODE = """import os
 

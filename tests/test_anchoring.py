@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from timing import finishes_within
 
-from fusion_ls.anchoring import NEAR_LINES, SentText, anchor, anchor_all, normalise, split_lines
+from fusion_ls.engine.anchoring import (
+    NEAR_LINES,
+    SentText,
+    anchor,
+    anchor_all,
+    normalise,
+    split_lines,
+)
 from fusion_ls.findings import Fix, LineRange, ProposedFinding
 
 # Line n reads "value_nnn = compute(n)"; every line is distinct and none contains another.

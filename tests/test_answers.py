@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from timing import finishes_within
 
-from fusion_ls.answers import (
+from fusion_ls.engine.answers import (
     InvalidAnswer,
     ParsedReview,
     extract_json,

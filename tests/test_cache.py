@@ -12,10 +12,10 @@ from fake_openai import FakeOpenAI, Reply
 from reviewers import finding, merging_judge, review, run, settings_for
 from test_cli import script_pool
 
-from fusion_ls.cache import ResponseCache
-from fusion_ls.events import ReviewFinished
+from fusion_ls.engine.events import ReviewFinished
 from fusion_ls.findings import Usage
-from fusion_ls.providers import ChatMessage, ChatRequest, ChatResult
+from fusion_ls.reviewers.cache import ResponseCache
+from fusion_ls.reviewers.openai_compat import ChatMessage, ChatRequest, ChatResult
 
 DIV = finding(5, "return total / len(values)", "Division by zero")
 SQLI = finding(9, "user_id", "SQL injection", category="security")

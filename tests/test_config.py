@@ -13,11 +13,16 @@ from typing import Any
 
 import pytest
 
-from fusion_ls.config import LoadedSettings, describe_settings, load_settings
+from fusion_ls.config.loading import LoadedSettings, describe_settings, load_settings
+from fusion_ls.config.locations import (
+    PROJECT_FILE,
+    find_project_file,
+    user_config_dir,
+    user_config_path,
+)
+from fusion_ls.config.settings import ModelRef, Settings
+from fusion_ls.config.trust import is_trusted, trust_file, trusted_files, untrust_file
 from fusion_ls.errors import ConfigError, ConfigIssue
-from fusion_ls.locations import PROJECT_FILE, find_project_file, user_config_dir, user_config_path
-from fusion_ls.settings import ModelRef, Settings
-from fusion_ls.trust import is_trusted, trust_file, trusted_files, untrust_file
 
 Env = dict[str, str]
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from fusion_ls.answers import InvalidAnswer
+from fusion_ls.engine.answers import InvalidAnswer
+from fusion_ls.engine.fusion.best_of import check_verdict, winner_findings
+from fusion_ls.engine.fusion.consensus import Cluster, all_agree, cluster, consensus
+from fusion_ls.engine.fusion.debate import others_for, unchanged
+from fusion_ls.engine.fusion.merge import merged_findings
 from fusion_ls.findings import BestOfVerdict, JudgedFinding, ProposedFinding
-from fusion_ls.fusion.best_of import check_verdict, winner_findings
-from fusion_ls.fusion.consensus import Cluster, all_agree, cluster, consensus
-from fusion_ls.fusion.debate import others_for, unchanged
-from fusion_ls.fusion.merge import merged_findings
 
 PATH = "src/stats.py"
 

@@ -17,7 +17,7 @@ from reviewers import (
     settings_for,
 )
 
-from fusion_ls.events import ExplanationFinished, JudgeStarted, ModelFinished, RoundStarted
+from fusion_ls.engine.events import ExplanationFinished, JudgeStarted, ModelFinished, RoundStarted
 from fusion_ls.findings import LineRange
 
 DIV = finding(

@@ -19,8 +19,7 @@ from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, RecordedRequest, Reply
 from reviewers import best_of_judge, finding, merging_judge, review, settings_for
 
-from fusion_ls.anchoring import split_lines
-from fusion_ls.evaluation import (
+from fusion_ls.cli.evaluation import (
     CaseOutcome,
     DatasetError,
     EvalProgress,
@@ -31,8 +30,9 @@ from fusion_ls.evaluation import (
     setups_for,
     summarise,
 )
+from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.redact import redact
 from fusion_ls.findings import LineRange, Usage
-from fusion_ls.redact import redact
 
 SHIPPED = Path(__file__).resolve().parents[1] / "eval" / "dataset"
 SETUPS = ["alpha", "beta", "gamma", "best-of", "merge", "debate"]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from fusion_ls.anchoring import split_lines
+from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.errors import ConfigIssue
 from fusion_ls.findings import (
     Finding,
@@ -24,7 +24,7 @@ from fusion_ls.findings import (
     ProposedFinding,
     Usage,
 )
-from fusion_ls.lsp_mapping import (
+from fusion_ls.lsp.mapping import (
     apply_fix_action,
     config_diagnostic,
     diagnostic,
@@ -35,8 +35,8 @@ from fusion_ls.lsp_mapping import (
     lsp_range,
     selected_lines,
 )
-from fusion_ls.session import DocumentState, ReviewRecord, Snapshot
-from fusion_ls.tracking import Anchor, EditLog, LineEdit, relocate
+from fusion_ls.lsp.session import DocumentState, ReviewRecord, Snapshot
+from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit, relocate
 
 URI = "file:///work/app.py"
 LINES = [

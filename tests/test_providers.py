@@ -15,8 +15,9 @@ import httpx
 import pytest
 from fake_openai import FakeOpenAI, Reply
 
+from fusion_ls.config.settings import ProviderSettings
 from fusion_ls.errors import ProviderError
-from fusion_ls.providers import (
+from fusion_ls.reviewers.openai_compat import (
     ChatMessage,
     ChatRequest,
     Provider,
@@ -26,7 +27,6 @@ from fusion_ls.providers import (
     parse_retry_after,
     retry_delay,
 )
-from fusion_ls.settings import ProviderSettings
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 KEY_ENV = "FAKE_API_KEY"

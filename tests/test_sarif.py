@@ -18,8 +18,8 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 from reviewers import SAMPLE, finding, merging_judge, review
 
+from fusion_ls.cli.sarif import artifact_uri, to_sarif
 from fusion_ls.findings import Finding, Fix, FusedReview, LineRange, ModelRun, Usage
-from fusion_ls.sarif import artifact_uri, to_sarif
 from fusion_ls.version import __version__
 
 SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "sarif-schema-2.1.0.json"

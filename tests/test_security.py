@@ -15,12 +15,12 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 from reviewers import finding, review, run, run_review, settings_for
 
-from fusion_ls.endpoints import check_base_url
+from fusion_ls.config.endpoints import check_base_url
+from fusion_ls.config.settings import Settings
+from fusion_ls.engine.exclude import excluded_by
+from fusion_ls.engine.redact import make_visible, redact
 from fusion_ls.errors import UsageError
-from fusion_ls.exclude import excluded_by
-from fusion_ls.limits import SpendLedger
-from fusion_ls.redact import make_visible, redact
-from fusion_ls.settings import Settings
+from fusion_ls.reviewers.spend import SpendLedger
 
 HEX = "0123456789abcdef"
 SECRETS = {

@@ -13,8 +13,8 @@ from fusion_ls.findings import (
     ModelRun,
     Usage,
 )
-from fusion_ls.session import DocumentState, Published, ReviewRecord, Snapshot
-from fusion_ls.tracking import EditLog, LineEdit
+from fusion_ls.lsp.session import DocumentState, Published, ReviewRecord, Snapshot
+from fusion_ls.lsp.tracking import EditLog, LineEdit
 
 URI = "file:///work/doc.py"
 # Line n reads "line n"; every line is distinct.

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fusion_ls.tracking import Anchor, EditLog, LineEdit, relocate
+from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit, relocate
 
 # Line n reads "line n"; every line is distinct.
 DOC = [f"line {n}" for n in range(1, 21)]

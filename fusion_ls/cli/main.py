@@ -1,0 +1,350 @@
+"""The terminal adapter: argv → engine calls → text or JSON, with exit codes a script can use.
+
+0  ran (with or without findings)
+1  findings at or above --fail-on
+2  usage or configuration error
+3  no model answered
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncGenerator, Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from fusion_ls.cli.evaluation import load_dataset, render_eval, run_eval
+from fusion_ls.cli.report import exit_code, finding_line, render_explanation, render_review
+from fusion_ls.cli.sarif import artifact_uri, to_sarif
+from fusion_ls.config.loading import describe_settings, load_settings
+from fusion_ls.config.settings import Settings
+from fusion_ls.config.trust import trust_file, trusted_files, untrust_file
+from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.engine import CodeRequest, Engine
+from fusion_ls.engine.events import (
+    Event,
+    ExplanationFinished,
+    ModelFinished,
+    Notice,
+    Progress,
+    ReviewFinished,
+)
+from fusion_ls.engine.fusion.consensus import cluster, consensus
+from fusion_ls.errors import ConfigError, FusionError, UsageError
+from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange, ProposedFinding
+from fusion_ls.reviewers.cache import ResponseCache
+from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.reviewers.spend import SpendLedger
+from fusion_ls.version import __version__
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_MODEL = 0, 1, 2, 3
+
+
+def _line_range(text: str) -> LineRange:
+    """`12-40` or `12` → LineRange; argparse shows the ValueError's message."""
+    start, _, end = text.partition("-")
+    try:
+        first = int(start)
+        return LineRange(start=first, end=int(end) if end else first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a line range like 12-40 (1-based, inclusive)"
+        ) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fusion-ls",
+        description="Review and explain code with several LLMs at once, and fuse their answers. "
+        "Without a command, serve the language server over stdio (what editors run).",
+        epilog="Exit codes: 0 ran, 1 findings at or above --fail-on, 2 usage or configuration "
+        "error, 3 no model answered.",
+    )
+    parser.add_argument("--version", action="version", version=f"fusion-ls {__version__}")
+    parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP (for debugging)")
+    parser.add_argument("--port", type=int, default=2087, help="TCP port (with --tcp)")
+    parser.add_argument(
+        "--log-level", metavar="LEVEL", help="server log level on stderr (or $FUSION_LS_LOG)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def code_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("file", metavar="FILE", type=Path)
+        sub.add_argument("--lines", type=_line_range, metavar="A-B", help="1-based, inclusive")
+        formats = ["text", "json", "sarif"] if name == "review" else ["text", "json"]
+        sub.add_argument("--format", choices=formats, default="text")
+        sub.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
+        sub.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+        sub.add_argument(
+            "--no-cache", action="store_true", help="ask the models even for a cached request"
+        )
+        return sub
+
+    review = code_command("review", "review code with the model pool and fuse the findings")
+    review.add_argument("--mode", choices=["best-of", "merge", "debate"])
+    review.add_argument(
+        "--stream",
+        action="store_true",
+        help="print each model's findings as it answers, then the fused set (text format)",
+    )
+    review.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
+                        help="exit 1 when a finding is at least this severe: "
+                        + ", ".join(SEVERITIES))  # fmt: skip
+    code_command("explain", "explain code with the model pool and merge the explanations")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="compare each pool model alone with fusion in each mode on a labelled dataset",
+        description="Run every setup over a labelled dataset (a directory with a dataset.toml; "
+        "see eval/README.md) and print precision, recall, F1, latency, tokens and cost.",
+    )
+    evaluate.add_argument("dataset", metavar="DATASET", type=Path)
+    evaluate.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
+    evaluate.add_argument("--format", choices=["text", "json"], default="text")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+
+    config = commands.add_parser("config", help="inspect settings")
+    config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    check = config_commands.add_parser("check", help="validate and print the effective settings")
+    check.add_argument("path", nargs="?", type=Path, default=Path.cwd(), metavar="PATH")
+
+    trust = commands.add_parser("trust", help="let a project .fusion.toml define providers")
+    trust.add_argument("path", nargs="?", type=Path, metavar="PATH")
+    trust.add_argument("--list", action="store_true", help="list trusted files")
+    untrust = commands.add_parser("untrust", help="revoke trust in a project .fusion.toml")
+    untrust.add_argument("path", nargs="?", type=Path, metavar="PATH")
+    return parser
+
+
+def _read_source(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text; fusion-ls reviews source files") from None
+
+
+def _load(args: argparse.Namespace, start: Path, overrides: dict[str, object]) -> Settings:
+    loaded = load_settings(start=start, project_file=args.config, overrides=overrides)
+    for warning in loaded.warnings:
+        print(warning, file=sys.stderr)
+    return loaded.settings
+
+
+class _ProgressLine:
+    """The live stderr line: rewritten in place on a terminal, one line per change elsewhere."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self._stream = stream
+        self._enabled = enabled
+        self._tty = stream.isatty()
+        self._progress = Progress()
+        self._last = ""
+
+    def show(self, event: Event) -> None:
+        self.write(self._progress.update(event))
+
+    def write(self, text: str) -> None:
+        if not self._enabled or text == self._last:
+            return
+        self._last = text
+        if self._tty:
+            self._stream.write(f"\r\x1b[K{text}")
+        else:
+            self._stream.write(f"{text}\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._enabled and self._tty and self._last:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+class _Stream:
+    """`--stream`: each model's findings on stdout as it answers, before the fused set."""
+
+    def __init__(self, path: str, lines: list[str], pool: int) -> None:
+        self._path, self._lines, self._pool = path, lines, pool
+        self._statements: dict[str, list[ProposedFinding]] = {}
+        self._printed: set[str] = set()
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            print(f"note: {event.text}", flush=True)
+        if not isinstance(event, ModelFinished) or event.run.status != "ok":
+            return
+        self._statements[event.run.model] = list(event.findings)
+        for found in consensus(self._path, cluster(self._statements), self._pool):
+            line = finding_line(self._path, found, self._lines, provisional=True)
+            if line not in self._printed:
+                self._printed.add(line)
+                print(line, flush=True)
+
+
+async def _drive(
+    settings: Settings,
+    run: Callable[[Engine], AsyncGenerator[Event, None]],
+    progress: _ProgressLine,
+    cache: ResponseCache | None,
+    stream: _Stream | None = None,
+) -> FusedReview | FusedExplanation:
+    """Run one engine call on a fresh process-wide HTTP client, reporting progress as it goes."""
+    async with make_http_client() as client:
+        events = run(Engine(settings, client, ledger=SpendLedger.default(), cache=cache))
+        try:
+            async for event in events:
+                progress.show(event)
+                if stream is not None:
+                    stream.show(event)
+                if isinstance(event, ReviewFinished):
+                    return event.review
+                if isinstance(event, ExplanationFinished):
+                    return event.explanation
+        finally:
+            await events.aclose()
+            progress.close()
+    raise FusionError("the engine stopped without a result")  # unreachable unless the engine breaks
+
+
+def _code_command(args: argparse.Namespace) -> int:
+    text = _read_source(args.file)
+    overrides: dict[str, object] = {}
+    if getattr(args, "mode", None):
+        overrides["fusion"] = {"mode": args.mode}
+    settings = _load(args, args.file.resolve().parent, overrides)
+    request = CodeRequest(
+        path=str(args.file), text=text, lines=args.lines, file=args.file.resolve()
+    )
+    progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    cache = None if args.no_cache else ResponseCache.default()
+    if args.command == "review":
+        stream = None
+        if args.stream and args.format == "text":
+            stream = _Stream(request.path, split_lines(text), len(settings.fusion.pool))
+        result = asyncio.run(_drive(settings, lambda e: e.review(request), progress, cache, stream))
+        if stream is not None:
+            print("fused:")
+    else:
+        result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress, cache))
+    if args.format == "json":
+        print(result.model_dump_json(indent=2))
+    elif args.format == "sarif" and isinstance(result, FusedReview):
+        uri = artifact_uri(args.file, Path.cwd())
+        print(json.dumps(to_sarif(result, split_lines(text), artifact_uri=uri), indent=2))
+    elif isinstance(result, FusedReview):
+        print(render_review(result, split_lines(text)))
+    else:
+        print(render_explanation(result))
+    if not any(run.status == "ok" for run in result.models):
+        print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
+        return EXIT_NO_MODEL
+    if isinstance(result, FusedReview):
+        return exit_code(result, args.fail_on)
+    return EXIT_OK
+
+
+def _eval_command(args: argparse.Namespace) -> int:
+    """Every setup over a labelled dataset; 3 when no model answered on any case."""
+    dataset = load_dataset(args.dataset)
+    settings = _load(args, dataset.root, {})
+    progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    try:
+        report = asyncio.run(
+            run_eval(
+                dataset,
+                settings,
+                ledger=SpendLedger.default(),
+                on_progress=lambda step: progress.write(str(step)),
+            )
+        )
+    finally:
+        progress.close()
+    print(report.model_dump_json(indent=2) if args.format == "json" else render_eval(report))
+    if report.measured_nothing:
+        print("fusion-ls: no model answered on any case; each case says why", file=sys.stderr)
+        return EXIT_NO_MODEL
+    return EXIT_OK
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    if args.config_command != "check":
+        print("usage: fusion-ls config check [PATH]", file=sys.stderr)
+        return EXIT_USAGE
+    loaded = load_settings(start=args.path.resolve())
+    print(describe_settings(loaded))
+    return EXIT_OK
+
+
+def _project_file(path: Path | None) -> Path:
+    target = (path or Path.cwd()).resolve()
+    return target / ".fusion.toml" if target.is_dir() else target
+
+
+def _trust_command(args: argparse.Namespace) -> int:
+    if args.command == "trust" and args.list:
+        for trusted, digest in sorted(trusted_files().items()):
+            print(f"{trusted}  sha256:{digest[:16]}…")
+        return EXIT_OK
+    target = _project_file(args.path)
+    if args.command == "untrust":
+        found = untrust_file(target)
+        print(f"{'untrusted' if found else 'was not trusted'}: {target}")
+        return EXIT_OK
+    if not target.is_file():
+        raise UsageError(f"no such file: {target}")
+    digest = trust_file(target)
+    print(f"trusted {target} (sha256:{digest[:16]}…); editing the file revokes trust")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """The language server: logs go to stderr, because stdout is the protocol."""
+    from fusion_ls.lsp.server import log_level, serve  # pygls is only imported when serving
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=log_level(args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    serve(tcp_port=args.port if args.tcp else None)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _serve(args)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "review": _code_command,
+        "explain": _code_command,
+        "eval": _eval_command,
+        "config": _config_command,
+        "trust": _trust_command,
+        "untrust": _trust_command,
+    }
+    try:
+        return handlers[args.command](args)
+    except ConfigError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    except FusionError as error:
+        print(f"fusion-ls: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

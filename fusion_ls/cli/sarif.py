@@ -1,0 +1,239 @@
+"""SARIF 2.1.0 for a review, so CI can upload it to GitHub code scanning or any SARIF viewer.
+
+Only what SARIF defines is written outside property bags; what SARIF has no place for (who
+agreed, the fusion mode, tokens and cost) goes in `properties`. Lines are 1-based, as SARIF's are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fusion_ls.findings import (
+    CATEGORIES,
+    Category,
+    Finding,
+    Fix,
+    FusedReview,
+    ModelRun,
+    Severity,
+    Usage,
+)
+from fusion_ls.version import __version__
+
+__all__ = ["SCHEMA_URI", "artifact_uri", "to_sarif"]
+
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+INFORMATION_URI = "https://github.com/fusion-ls/fusion-ls"
+FINGERPRINT = "fusionFindingId/v1"  # versioned: a new id scheme gets a new key, not new values
+
+# SARIF has three result levels; info and hint both become "note".
+LEVELS: dict[Severity, str] = {
+    "error": "error",
+    "warning": "warning",
+    "info": "note",
+    "hint": "note",
+}
+
+# A rule per category. Every result states its own level; the rule's default level is only what
+# a viewer shows for the rule itself, so it is the usual weight of the category.
+RULES: dict[Category, tuple[str, str, str]] = {
+    "bug": ("Bug", "Code that does not do what it evidently means to do.", "error"),
+    "security": (
+        "Security issue",
+        "Code an attacker could exploit, or that leaks secrets.",
+        "error",
+    ),
+    "performance": ("Performance problem", "Work that is needlessly slow or wasteful.", "warning"),
+    "correctness": ("Correctness issue", "Code that is wrong for some inputs or states.", "error"),
+    "maintainability": ("Maintainability issue", "Code that is hard to read or change.", "note"),
+    "style": ("Style issue", "Code that departs from the language's conventions.", "note"),
+}
+
+
+def artifact_uri(path: Path, root: Path) -> str:
+    """`path` as a URI reference relative to `root` (forward slashes, percent-encoded).
+
+    GitHub resolves relative URIs against the checkout (`%SRCROOT%`), so CI runs from the
+    repository root. A file outside `root` gets an absolute `file:` URI instead. Symlinks are
+    not resolved: the path the user named is the one the repository has.
+    """
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(os.path.abspath(root))
+    except ValueError:
+        return absolute.as_uri()
+    return quote(relative.as_posix())
+
+
+def _column(lines: Sequence[str], line: int) -> int:
+    """1-based column of the first non-blank character, the column the text report prints."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return len(text) - len(text.lstrip()) + 1
+
+
+def _rule(category: Category) -> dict[str, Any]:
+    short, full, level = RULES[category]
+    return {
+        "id": category,
+        "name": category.capitalize(),
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "defaultConfiguration": {"level": level},
+        "properties": {"tags": [category]},  # `tags` is SARIF's own property; GitHub filters on it
+    }
+
+
+def _deleted_region(fix: Fix, lines: Sequence[str]) -> tuple[dict[str, int], str]:
+    """The fix's whole lines as a SARIF region, and the text that replaces them.
+
+    As the LSP quick fix does: the region ends at column 1 of the line after the fix, so the
+    newline goes too and the inserted text brings its own. On the file's last line, which may have
+    no newline, the region ends after the line's last character (`endColumn` is exclusive) and
+    the text has no newline. Both are plain line/column regions the schema allows; GitHub code
+    scanning accepts `fixes` but does not show them, SARIF viewers apply them.
+    """
+    start, end = fix.line_start, fix.line_end
+    if end < len(lines):
+        region = {"startLine": start, "startColumn": 1, "endLine": end + 1, "endColumn": 1}
+        return region, fix.replacement + "\n"
+    last = lines[end - 1] if 0 < end <= len(lines) else ""
+    region = {"startLine": start, "startColumn": 1, "endLine": end, "endColumn": len(last) + 1}
+    return region, fix.replacement
+
+
+def _fix(fix: Fix, lines: Sequence[str], location: dict[str, str]) -> dict[str, Any]:
+    region, inserted = _deleted_region(fix, lines)
+    span = (
+        f"line {fix.line_start}"
+        if fix.line_start == fix.line_end
+        else f"lines {fix.line_start}-{fix.line_end}"
+    )
+    return {
+        "description": {"text": f"Replace {span} with the suggested code"},
+        "artifactChanges": [
+            {
+                "artifactLocation": location,
+                "replacements": [{"deletedRegion": region, "insertedContent": {"text": inserted}}],
+            }
+        ],
+    }
+
+
+def _result(finding: Finding, lines: Sequence[str], location: dict[str, str]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.category,
+        "ruleIndex": CATEGORIES.index(finding.category),
+        "level": LEVELS[finding.severity],
+        "message": {"text": f"{finding.message} ({finding.agreement} models)"},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": location,
+                    "region": {
+                        "startLine": finding.line_start,
+                        "startColumn": _column(lines, finding.line_start),
+                        "endLine": finding.line_end,
+                    },
+                }
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT: finding.id},
+        "properties": {
+            "agreement": finding.agreement,
+            "models": finding.models,
+            "rationale": finding.rationale,
+        },
+    }
+    if finding.fix is not None:
+        result["fixes"] = [_fix(finding.fix, lines, location)]
+    return result
+
+
+def _model(run: ModelRun) -> dict[str, Any]:
+    model: dict[str, Any] = {"model": run.model, "status": run.status}
+    if run.error:
+        model["error"] = run.error
+    return model
+
+
+def _usage(usage: Usage) -> dict[str, Any]:
+    totals: dict[str, Any] = {
+        "promptTokens": usage.prompt_tokens,
+        "completionTokens": usage.completion_tokens,
+        "totalTokens": usage.total_tokens,
+    }
+    if usage.cost_usd is not None:
+        totals["costUsd"] = usage.cost_usd
+    return totals
+
+
+def _invocation(review: FusedReview) -> dict[str, Any]:
+    """Did the run work: false when no model answered, with a notification per model that failed.
+
+    A skipped judge (nothing to judge) is not a failure. Failures are errors when they left
+    nothing to report, warnings when other models answered.
+    """
+    answered = any(run.status == "ok" for run in review.models)
+    runs = [*review.models, *([review.judge] if review.judge else [])]
+    notifications = [
+        {
+            "level": "warning" if answered else "error",
+            "message": {
+                "text": f"{run.model}: {run.status}" + (f": {run.error}" if run.error else "")
+            },
+            "properties": {"model": run.model, "status": run.status},
+        }
+        for run in runs
+        if run.status not in ("ok", "skipped")
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": answered}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
+def to_sarif(review: FusedReview, lines: Sequence[str], *, artifact_uri: str) -> dict[str, Any]:
+    """One SARIF log with one run for `review` of the file whose lines are `lines`.
+
+    `artifact_uri` is the file's URI: relative ones (see `artifact_uri()`) are resolved against
+    `%SRCROOT%`, the checkout on GitHub. Columns count code points, as Python strings do, and the
+    run says so (`columnKind`), so a viewer does not read them as UTF-16 units.
+    """
+    location = {"uri": artifact_uri}
+    if not urlsplit(artifact_uri).scheme:
+        location["uriBaseId"] = "%SRCROOT%"
+    properties: dict[str, Any] = {
+        "mode": review.mode,
+        "summary": review.summary,
+        "lines": {"start": review.lines.start, "end": review.lines.end},
+        "models": [_model(run) for run in review.models],
+        "degraded": review.degraded,
+        "dropped": review.dropped,
+        "redacted": review.redacted,
+        "usage": _usage(review.usage),
+    }
+    if review.judge is not None:
+        properties["judge"] = _model(review.judge)
+    if review.degraded_reason:
+        properties["degradedReason"] = review.degraded_reason
+    run = {
+        "tool": {
+            "driver": {
+                "name": "fusion-ls",
+                "version": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule(category) for category in CATEGORIES],
+            }
+        },
+        "invocations": [_invocation(review)],
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(finding, lines, location) for finding in review.findings],
+        "properties": properties,
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

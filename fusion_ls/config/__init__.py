@@ -1,0 +1,1 @@
+"""User config + `.fusion.toml` → validated `Settings`; trust; where files live; messages."""

@@ -1,0 +1,178 @@
+"""Resolved, validated settings: what the engine runs with (loading lives in config.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fusion_ls.config.endpoints import check_base_url
+from fusion_ls.findings import Mode
+
+__all__ = [
+    "DEFAULT_PROVIDER",
+    "KNOWN_TOOLS",
+    "TOOL_PROVIDER",
+    "FusionSettings",
+    "LimitSettings",
+    "Mode",
+    "ModelRef",
+    "ProviderSettings",
+    "ReviewSettings",
+    "Settings",
+]
+
+DEFAULT_PROVIDER = "openrouter"
+TOOL_PROVIDER = "tool"
+KNOWN_TOOLS = frozenset({"ruff"})
+"""Local analyzers a pool may name as `tool:NAME` (their adapters live in analyzers.py)."""
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors here; config.py turns them into warnings and drops them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRef(_Strict):
+    """A model on a provider. Written in TOML as `"vendor/model"` or `{model=…, provider=…}`."""
+
+    model: str = Field(min_length=1)
+    provider: str = DEFAULT_PROVIDER
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.startswith("tool:"):
+                return {"model": value.removeprefix("tool:"), "provider": TOOL_PROVIDER}
+            return {"model": value}
+        return value
+
+    @model_validator(mode="after")
+    def _known_tool(self) -> ModelRef:
+        if self.is_tool and self.model not in KNOWN_TOOLS:
+            known = ", ".join(f"tool:{name}" for name in sorted(KNOWN_TOOLS))
+            raise ValueError(f"'tool:{self.model}' is not a known analyzer; known: {known}")
+        return self
+
+    @property
+    def is_tool(self) -> bool:
+        return self.provider == TOOL_PROVIDER
+
+    @property
+    def name(self) -> str:
+        """How results and logs name this model: the bare id on the default provider."""
+        if self.provider == DEFAULT_PROVIDER:
+            return self.model
+        if self.is_tool:
+            return f"tool:{self.model}"
+        return f"{self.model}@{self.provider}"
+
+
+class FusionSettings(_Strict):
+    mode: Mode = "merge"
+    pool: list[ModelRef] = Field(
+        default_factory=lambda: [
+            ModelRef(model="anthropic/claude-sonnet-4.5"),
+            ModelRef(model="google/gemini-2.5-pro"),
+            ModelRef(model="openai/gpt-4o"),
+        ],
+        min_length=1,
+        max_length=26,  # reviewers are labelled A to Z for the judge
+    )
+    judge: ModelRef = ModelRef(model="openai/gpt-5-mini")
+    rounds: int = Field(2, ge=1, le=5)
+    quorum: int = Field(2, ge=1)
+    straggler_grace_s: float = Field(5.0, ge=0)
+    provisional: bool = True
+    judge_on_agreement: bool = False
+    timeout_s: float = Field(90.0, gt=0)
+    max_tokens: int = Field(2000, ge=64)
+    temperature: float = Field(0.2, ge=0, le=2)
+
+    @field_validator("pool")
+    @classmethod
+    def _distinct(cls, pool: list[ModelRef]) -> list[ModelRef]:
+        names = [ref.name for ref in pool]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"each model may appear once in the pool; repeated: {repeated}")
+        return pool
+
+
+class ProviderSettings(_Strict):
+    """An OpenAI-compatible endpoint. `kind` decides which vendor-only fields may be sent."""
+
+    base_url: str
+    api_key_env: str | None = None
+    kind: Literal["openrouter", "openai"] | None = None
+    structured_output: bool | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    stream: bool = False
+    max_retries: int = Field(2, ge=0, le=5)
+
+    @field_validator("base_url")
+    @classmethod
+    def _allowed_url(cls, url: str) -> str:
+        return check_base_url(url)
+
+    @property
+    def resolved_kind(self) -> Literal["openrouter", "openai"]:
+        if self.kind is not None:
+            return self.kind
+        host = urlsplit(self.base_url).hostname or ""
+        return (
+            "openrouter" if host == "openrouter.ai" or host.endswith(".openrouter.ai") else "openai"
+        )
+
+    @property
+    def uses_structured_output(self) -> bool:
+        """json_schema response_format: on by default only where we know it is honoured."""
+        if self.structured_output is not None:
+            return self.structured_output
+        return self.resolved_kind == "openrouter"
+
+
+class ReviewSettings(_Strict):
+    instructions: str = ""
+    context_lines: int = Field(30, ge=0, le=2000)
+    exclude: list[str] = Field(default_factory=list)
+
+
+class LimitSettings(_Strict):
+    max_input_tokens: int = Field(20000, ge=1)
+    max_cost_usd: float = Field(5.0, ge=0)
+
+
+def _default_providers() -> dict[str, ProviderSettings]:
+    return {
+        DEFAULT_PROVIDER: ProviderSettings(
+            base_url=OPENROUTER_BASE_URL, api_key_env="OPENROUTER_API_KEY"
+        )
+    }
+
+
+class Settings(_Strict):
+    fusion: FusionSettings = Field(default_factory=FusionSettings)
+    providers: dict[str, ProviderSettings] = Field(default_factory=_default_providers)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @model_validator(mode="after")
+    def _known_providers(self) -> Settings:
+        if self.fusion.judge.is_tool:
+            raise ValueError(
+                "fusion.judge: a local analyzer cannot judge; name a model, e.g. "
+                '"openai/gpt-5-mini"'
+            )
+        for where, ref in [("pool", r) for r in self.fusion.pool] + [("judge", self.fusion.judge)]:
+            if ref.provider not in self.providers and not ref.is_tool:
+                known = ", ".join(sorted(self.providers))
+                raise ValueError(
+                    f"fusion.{where}: {ref.model!r} names provider {ref.provider!r}, which is not "
+                    f"defined; add a [providers.{ref.provider}] table or use one of: {known}"
+                )
+        return self

@@ -1,0 +1,65 @@
+"""Files that are never sent: built-in defaults, `review.exclude`, and `.fusionignore` files.
+
+Patterns use gitignore syntax (via pathspec) and are read relative to the project root (where
+`.fusion.toml` is) or, for a `.fusionignore`, relative to its own directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+from fusion_ls.config.locations import PROJECT_FILE
+
+__all__ = ["DEFAULT_EXCLUDES", "IGNORE_FILE", "excluded_by", "project_root"]
+
+DEFAULT_EXCLUDES = (".env*", "*.pem", "*.key", "id_rsa*", "*.p12", "*.pfx")
+IGNORE_FILE = ".fusionignore"
+_ROOT_MARKERS = (PROJECT_FILE, IGNORE_FILE, ".git")
+
+
+def project_root(file: Path, workspace: Path | None = None) -> Path:
+    """The nearest folder above `file` with a `.fusion.toml`, `.fusionignore` or `.git`."""
+    for folder in file.parents:
+        if any((folder / marker).exists() for marker in _ROOT_MARKERS):
+            return folder
+        if folder == workspace:
+            break
+    return workspace or file.parent
+
+
+def _relative(file: Path, folder: Path) -> str | None:
+    try:
+        return file.relative_to(folder).as_posix()
+    except ValueError:
+        return None
+
+
+def _first_match(patterns: Sequence[str], path: str) -> str | None:
+    for pattern in patterns:
+        if GitIgnoreSpec.from_lines([pattern]).match_file(path):
+            return pattern
+    return None
+
+
+def _ignore_files(file: Path, root: Path) -> list[Path]:
+    folders = [root, *reversed([p for p in file.parents if p != root and root in p.parents])]
+    return [folder / IGNORE_FILE for folder in folders if (folder / IGNORE_FILE).is_file()]
+
+
+def excluded_by(file: Path, root: Path, exclude: Sequence[str]) -> str | None:
+    """Why `file` must not be sent (which pattern, from where), or None when it may be."""
+    relative = _relative(file, root) or file.name
+    if pattern := _first_match(DEFAULT_EXCLUDES, relative):
+        return f"it matches {pattern!r}, excluded by default because such files hold secrets"
+    if pattern := _first_match(exclude, relative):
+        return f"it matches review.exclude pattern {pattern!r}"
+    for ignore in _ignore_files(file, root):
+        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        spec = GitIgnoreSpec.from_lines(lines)
+        inner = _relative(file, ignore.parent)
+        if inner is not None and spec.match_file(inner):
+            return f"{ignore} excludes it"
+    return None

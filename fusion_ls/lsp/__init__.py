@@ -1,0 +1,1 @@
+"""The pygls adapter: LSP requests in, engine calls, diagnostics/hovers/code actions out."""

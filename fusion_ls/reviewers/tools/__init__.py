@@ -1,0 +1,1 @@
+"""Local analyzers as pool members (`tool:NAME`), one small module each."""

@@ -1,0 +1,194 @@
+"""Local analyzers as pool members: `tool:ruff` reviews Python offline, free and in milliseconds.
+
+An analyzer turns a tool's report into findings of the model contract, so its findings cluster
+with the models', count in agreement and reach the judge as evidence. One small adapter each;
+`ANALYZERS` is the registry (its names are `settings.KNOWN_TOOLS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from fusion_ls.errors import ProviderError
+from fusion_ls.findings import Category, Fix, ProposedFinding, Severity
+
+__all__ = ["ANALYZERS", "Analyzer", "Ruff"]
+
+
+class Analyzer(Protocol):
+    """A local tool that reviews text: a name, the file suffixes it handles, one async call."""
+
+    name: str
+    suffixes: frozenset[str]
+
+    async def review(
+        self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
+    ) -> list[ProposedFinding]: ...
+
+
+class _Position(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    row: int
+    column: int
+
+
+class _Edit(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    content: str
+    location: _Position
+    end_location: _Position
+
+
+class _RuffFix(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    edits: list[_Edit]
+
+
+class _Diagnostic(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    code: str | None
+    message: str
+    location: _Position
+    end_location: _Position
+    fix: _RuffFix | None = None
+    url: str | None = None
+
+
+def _family(code: str) -> str:
+    """A rule code's letters: `S307` → `S`, `SIM115` → `SIM`, `PLE1142` → `PLE`."""
+    match = re.match(r"[A-Z]+", code)
+    return match[0] if match else ""
+
+
+def _breaks(code: str) -> bool:
+    """Undefined names, syntax errors, pylint errors: code that fails when it runs."""
+    return code.startswith(("F8", "E9")) or _family(code) == "PLE" or code == "F632"
+
+
+def _severity(code: str) -> Severity:
+    if _breaks(code):
+        return "error"
+    if _family(code) in ("B", "S"):
+        return "warning"
+    if _family(code) in ("PERF", "F"):
+        return "info"
+    return "hint"
+
+
+def _category(code: str) -> Category:
+    family = _family(code)
+    if family == "S":
+        return "security"
+    if family == "PERF":
+        return "performance"
+    if _breaks(code) or family == "B":
+        return "bug"
+    if family in ("F", "PL", "PLR", "PLW", "C", "SIM", "RET", "ARG", "ERA"):
+        return "maintainability"
+    return "style"
+
+
+def _line_fix(fix: _RuffFix, lines: Sequence[str]) -> Fix | None:
+    """Ruff's character edits as one whole-line replacement, the form fixes take here."""
+    if not fix.edits:
+        return None
+    first = min(e.location.row for e in fix.edits)
+    ends = [e.end_location for e in fix.edits]
+    last = max(p.row - 1 if p.column == 1 and p.row > first else p.row for p in ends)
+    last = min(max(last, first), len(lines))
+    block = "\n".join(lines[first - 1 : last]) + "\n"
+    starts = [0]
+    for line in lines[first - 1 : last]:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def offset(position: _Position) -> int:
+        index = min(position.row - first, len(starts) - 1)
+        return min(starts[index] + position.column - 1, len(block))
+
+    for edit in sorted(fix.edits, key=lambda e: offset(e.location), reverse=True):
+        block = block[: offset(edit.location)] + edit.content + block[offset(edit.end_location) :]
+    return Fix(line_start=first, line_end=last, replacement=block.removesuffix("\n"))
+
+
+class Ruff:
+    """ruff's JSON report on the reviewed text; the project's ruff settings apply, plus the
+    bug, security and performance rule families a review is for."""
+
+    name = "ruff"
+    suffixes = frozenset({".py", ".pyi"})
+    extra_rules = "B,S,PERF,PLE"
+
+    async def review(
+        self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
+    ) -> list[ProposedFinding]:
+        report = await self._run("\n".join(lines) + "\n", path, cwd, timeout_s)
+        findings = []
+        for raw in report:
+            try:
+                item = _Diagnostic.model_validate(raw)
+            except ValidationError:
+                continue
+            findings.append(self._finding(item, lines))
+        return findings
+
+    def _finding(self, item: _Diagnostic, lines: Sequence[str]) -> ProposedFinding:
+        code = item.code or "ruff"
+        row = min(max(item.location.row, 1), max(len(lines), 1))
+        return ProposedFinding(
+            line_start=row,
+            line_end=max(row, min(item.end_location.row, len(lines))),
+            quote=lines[row - 1].strip() if lines else "",
+            severity=_severity(code),
+            category=_category(code),
+            message=f"{code}: {item.message}",
+            rationale=f"Reported by ruff rule [{code}]({item.url})." if item.url else "",
+            fix=_line_fix(item.fix, lines) if item.fix else None,
+        )
+
+    async def _run(self, text: str, path: str, cwd: Path | None, timeout_s: float) -> list[Any]:
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+        command = [
+            str(find_ruff_bin()), "check", "--output-format", "json", "--no-fix",
+            "--no-cache", "--extend-select", self.extra_rules,
+            "--stdin-filename", PurePath(path).name, "-",
+        ]  # fmt: skip
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                cwd=cwd,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as error:
+            raise ProviderError(f"cannot run ruff: {error}") from None
+        try:
+            out, err = await asyncio.wait_for(process.communicate(text.encode()), timeout_s)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            reason = f"ruff gave no report within {timeout_s:g} s"
+            raise ProviderError(reason, status="timeout") from None
+        except asyncio.CancelledError:
+            process.kill()
+            await process.wait()
+            raise
+        if process.returncode not in (0, 1):
+            said = err.decode(errors="replace").strip().splitlines() or ["no output"]
+            raise ProviderError(f"ruff failed: {said[-1][:200]}")
+        try:
+            report = json.loads(out or b"[]")
+        except ValueError:
+            raise ProviderError("ruff's report was not JSON", status="invalid") from None
+        return report if isinstance(report, list) else []
+
+
+ANALYZERS: dict[str, Analyzer] = {"ruff": Ruff()}
