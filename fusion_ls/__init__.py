@@ -27,7 +27,7 @@ from fusion_ls.findings import (
     ModelRun,
     Usage,
 )
-from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.reviewers.http import make_http_client
 from fusion_ls.version import __version__
 
 __all__ = [

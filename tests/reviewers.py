@@ -19,7 +19,7 @@ from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import Event, ReviewFinished
 from fusion_ls.findings import FusedReview
 from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.reviewers.http import make_http_client
 from fusion_ls.reviewers.spend import SpendLedger
 
 _ANSWER = re.compile(r'<answer reviewer="([A-Z])">\n(.*?)\n(?:summary: .*?\n)?</answer>', re.DOTALL)

@@ -15,7 +15,7 @@ from test_cli import script_pool
 from fusion_ls.engine.events import ReviewFinished
 from fusion_ls.findings import Usage
 from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.openai_compat import ChatMessage, ChatRequest, ChatResult
+from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ChatResult
 
 DIV = finding(5, "return total / len(values)", "Division by zero")
 SQLI = finding(9, "user_id", "SQL injection", category="security")

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from fusion_ls.config.loading import LoadedSettings, describe_settings, load_settings
+from fusion_ls.config.describe import describe_settings
+from fusion_ls.config.loading import LoadedSettings, load_settings
 from fusion_ls.config.locations import (
     PROJECT_FILE,
     find_project_file,

@@ -17,16 +17,10 @@ from fake_openai import FakeOpenAI, Reply
 
 from fusion_ls.config.settings import ProviderSettings
 from fusion_ls.errors import ProviderError
-from fusion_ls.reviewers.openai_compat import (
-    ChatMessage,
-    ChatRequest,
-    Provider,
-    ResponseSchema,
-    RetryPolicy,
-    make_http_client,
-    parse_retry_after,
-    retry_delay,
-)
+from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ResponseSchema
+from fusion_ls.reviewers.http import make_http_client
+from fusion_ls.reviewers.openai_compat import Provider
+from fusion_ls.reviewers.retry import RetryPolicy, parse_retry_after, retry_delay
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 KEY_ENV = "FAKE_API_KEY"

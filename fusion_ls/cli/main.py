@@ -20,7 +20,8 @@ from typing import TextIO
 from fusion_ls.cli.evaluation import load_dataset, render_eval, run_eval
 from fusion_ls.cli.report import exit_code, finding_line, render_explanation, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif
-from fusion_ls.config.loading import describe_settings, load_settings
+from fusion_ls.config.describe import describe_settings
+from fusion_ls.config.loading import load_settings
 from fusion_ls.config.settings import Settings
 from fusion_ls.config.trust import trust_file, trusted_files, untrust_file
 from fusion_ls.engine.anchoring import split_lines
@@ -37,7 +38,7 @@ from fusion_ls.engine.fusion.consensus import cluster, consensus
 from fusion_ls.errors import ConfigError, FusionError, UsageError
 from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange, ProposedFinding
 from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.reviewers.http import make_http_client
 from fusion_ls.reviewers.spend import SpendLedger
 from fusion_ls.version import __version__
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
 from typing import Any, TypeGuard, get_args, get_origin
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -29,12 +27,13 @@ from fusion_ls.config.locations import (
     read_config_bytes,
     user_config_path,
 )
-from fusion_ls.config.settings import LimitSettings, ProviderSettings, Settings
-from fusion_ls.config.toml_lines import BARE_KEY, KeyLines, Loc, tomllib
+from fusion_ls.config.messages import dotted, error_message, key_in_message
+from fusion_ls.config.settings import LimitSettings, Settings
+from fusion_ls.config.toml_lines import KeyLines, Loc, tomllib
 from fusion_ls.config.trust import file_digest, is_trusted_content
 from fusion_ls.errors import ConfigError, ConfigIssue
 
-__all__ = ["LoadedSettings", "describe_settings", "load_settings"]
+__all__ = ["LoadedSettings", "load_settings"]
 
 
 # --- reading one file -------------------------------------------------------------------------
@@ -141,7 +140,7 @@ def _without_key_variables(
             )
             issues.append(
                 ConfigIssue(
-                    project.path, project.locator.line_of(loc), _dotted(loc), message, "warning"
+                    project.path, project.locator.line_of(loc), dotted(loc), message, "warning"
                 )
             )
             table = {key: value for key, value in table.items() if key != "api_key_env"}
@@ -280,37 +279,13 @@ def _locate(loc: Loc, layers: Sequence[_Layer]) -> tuple[Path | None, int | None
     return layer.path, layer.locator.line_of(loc)
 
 
-def _dotted(loc: Loc) -> str:
-    """("fusion", "pool", 1, "model") → "fusion.pool[1].model"; odd keys quoted as in TOML."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            key = part if re.fullmatch(BARE_KEY, part) else json.dumps(part)
-            text += f".{key}" if text else key
-    return text
-
-
-_KEY_IN_MESSAGE_RE = re.compile(
-    r"(?P<key>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+): (?P<rest>.*)", re.S
-)
-
-
-def _key_in_message(message: str) -> tuple[Loc, str]:
-    """Model validators have no loc; ours start their message with the key ("fusion.pool: …")."""
-    if match := _KEY_IN_MESSAGE_RE.fullmatch(message):
-        return tuple(match["key"].split(".")), match["rest"]
-    return (), message
-
-
 def _error_issue(error: ErrorDetails, layers: Sequence[_Layer]) -> ConfigIssue:
     loc: Loc = tuple(error["loc"])
-    message = _message(error)
+    message = error_message(error)
     if not loc:
-        loc, message = _key_in_message(message)
+        loc, message = key_in_message(message)
     path, line = _locate(loc, layers)
-    return ConfigIssue(path, line, _dotted(loc), message)
+    return ConfigIssue(path, line, dotted(loc), message)
 
 
 def _is_model(kind: object) -> TypeGuard[type[BaseModel]]:
@@ -340,107 +315,7 @@ def _unknown_key_issue(error: ErrorDetails, layers: Sequence[_Layer]) -> ConfigI
     if close := difflib.get_close_matches(name, known, n=1):
         message += f"; did you mean {close[0]!r}?"
     path, line = _locate(loc, layers)
-    return ConfigIssue(path, line, _dotted(loc), message, "warning")
-
-
-# --- messages ---------------------------------------------------------------------------------
-
-_EXPECTED_TYPES = {
-    "string_type": "a string",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "int_from_float": "a whole number",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "list_type": "an array",
-    "dict_type": "a table",
-}
-_BOUNDS = {
-    "greater_than": ("a number greater than", "gt"),
-    "greater_than_equal": ("at least", "ge"),
-    "less_than": ("a number less than", "lt"),
-    "less_than_equal": ("at most", "le"),
-}
-_ITEM_NOUNS = {"pool": ("model", "models"), "exclude": ("pattern", "patterns")}
-_MODEL_REF_FORMS = 'a model id like "vendor/model" or a table like { model = "…", provider = "…" }'
-
-
-def _shown(value: object) -> str:
-    """A value as a person wrote it in TOML, short enough for one line."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:37]}..."
-
-
-def _number(value: object) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _count(amount: int, nouns: tuple[str, str]) -> str:
-    return f"one {nouns[0]}" if amount == 1 else f"{amount} {nouns[1]}"
-
-
-def _not_one_of(error: ErrorDetails) -> str:
-    choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-    return f"{error['input']!r} is not one of " + ", ".join(f'"{choice}"' for choice in choices)
-
-
-def _missing(error: ErrorDetails) -> str:
-    return f"required key {error['loc'][-1]!r} is missing; add it"
-
-
-def _wrong_table(error: ErrorDetails) -> str:
-    is_ref = error.get("ctx", {}).get("class_name") == "ModelRef"
-    return f"must be {_MODEL_REF_FORMS if is_ref else 'a table'} (got {_shown(error['input'])})"
-
-
-def _list_length(error: ErrorDetails) -> str:
-    ctx = error.get("ctx", {})
-    nouns = _ITEM_NOUNS.get(str(error["loc"][-1]), ("entry", "entries"))
-    if error["type"] == "too_short":
-        return f"must list at least {_count(ctx['min_length'], nouns)}"
-    return f"must list at most {_count(ctx['max_length'], nouns)}"
-
-
-def _short_string(error: ErrorDetails) -> str:
-    least = error.get("ctx", {}).get("min_length", 1)
-    return "must not be empty" if least == 1 else f"must be at least {least} characters long"
-
-
-def _value_error(error: ErrorDetails) -> str:
-    return error["msg"].removeprefix("Value error, ")
-
-
-_MESSAGES: dict[str, Callable[[ErrorDetails], str]] = {
-    "literal_error": _not_one_of,
-    "missing": _missing,
-    "model_type": _wrong_table,
-    "too_short": _list_length,
-    "too_long": _list_length,
-    "string_too_short": _short_string,
-    "value_error": _value_error,
-}
-
-
-def _message(error: ErrorDetails) -> str:
-    """Pydantic's message rewritten as a short sentence saying what the value must be."""
-    kind = error["type"]
-    got = f" (got {_shown(error['input'])})"
-    if kind in _MESSAGES:
-        return _MESSAGES[kind](error)
-    if kind in _EXPECTED_TYPES:
-        return f"must be {_EXPECTED_TYPES[kind]}{got}"
-    if kind in _BOUNDS:
-        words, bound = _BOUNDS[kind]
-        return f"must be {words} {_number(error.get('ctx', {})[bound])}{got}"
-    return error["msg"].replace("Input should be", "must be")
+    return ConfigIssue(path, line, dotted(loc), message, "warning")
 
 
 # --- the public entry points ------------------------------------------------------------------
@@ -522,60 +397,3 @@ def _merged(layers: Sequence[_Layer]) -> dict[str, Any]:
 
 def _errors_first(issues: list[ConfigIssue]) -> list[ConfigIssue]:
     return sorted(issues, key=lambda issue: issue.severity != "error")
-
-
-# --- describing -------------------------------------------------------------------------------
-
-
-def _masked_url(url: str) -> str:
-    """Credentials written into a URL (`https://user:token@host`) are a key too."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
-
-
-def _describe_provider(name: str, provider: ProviderSettings, env: Mapping[str, str]) -> str:
-    """Names the key's variable and whether it is set, never its value."""
-    if provider.api_key_env is None:
-        key = "no API key"
-    else:
-        state = "set" if env.get(provider.api_key_env) else "not set"
-        key = f"key from ${provider.api_key_env} ({state})"
-    line = f"  {name}: {_masked_url(provider.base_url)}, kind {provider.resolved_kind}, {key}"
-    if provider.headers:
-        line += f", headers: {', '.join(sorted(provider.headers))}"
-    return line
-
-
-def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> str:
-    """The effective settings as `fusion-ls config check` prints them (keys masked)."""
-    env = environ(env)
-    settings = loaded.settings
-    fusion, review, limits = settings.fusion, settings.review, settings.limits
-    sources = ", ".join(str(path) for path in loaded.sources) or "built-in defaults only"
-    lines = [
-        f"sources (lowest precedence first): {sources}",
-        "fusion:",
-        f"  mode: {fusion.mode}",
-        f"  pool: {', '.join(ref.name for ref in fusion.pool)}",
-        f"  judge: {fusion.judge.name}",
-        f"  rounds: {fusion.rounds}, quorum: {fusion.quorum}",
-        f"  timeout_s: {_number(fusion.timeout_s)}, "
-        f"straggler_grace_s: {_number(fusion.straggler_grace_s)}",
-        f"  max_tokens: {fusion.max_tokens}, temperature: {fusion.temperature}",
-        f"  provisional: {_shown(fusion.provisional)}, "
-        f"judge_on_agreement: {_shown(fusion.judge_on_agreement)}",
-        "review:",
-        f"  instructions: {_shown(review.instructions) if review.instructions else '(none)'}",
-        f"  context_lines: {review.context_lines}",
-        f"  exclude: {', '.join(review.exclude) or '(none)'}",
-        "limits:",
-        f"  max_input_tokens: {limits.max_input_tokens}",
-        f"  max_cost_usd: {_number(limits.max_cost_usd)}",
-        "providers:",
-        *(_describe_provider(name, p, env) for name, p in sorted(settings.providers.items())),
-    ]
-    if loaded.warnings:
-        lines += ["warnings:", *(f"  {issue}" for issue in loaded.warnings)]
-    return "\n".join(lines)

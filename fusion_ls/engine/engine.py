@@ -71,13 +71,8 @@ from fusion_ls.findings import (
     Usage,
 )
 from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.openai_compat import (
-    ChatMessage,
-    ChatRequest,
-    ChatResult,
-    Provider,
-    ResponseSchema,
-)
+from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ChatResult, ResponseSchema
+from fusion_ls.reviewers.openai_compat import Provider
 from fusion_ls.reviewers.spend import SpendLedger
 from fusion_ls.reviewers.tools.ruff import ANALYZERS
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fusion_ls.findings import CATEGORIES, SEVERITIES, LineRange, ProposedFinding
-from fusion_ls.reviewers.openai_compat import ChatMessage, ResponseSchema
+from fusion_ls.reviewers.chat import ChatMessage, ResponseSchema
 
 __all__ = [
     "EXPLAIN_SCHEMA",

@@ -40,7 +40,7 @@ from fusion_ls.lsp import mapping as lsp_mapping
 from fusion_ls.lsp.session import DocumentState, RangeKey, ReviewRecord, Snapshot
 from fusion_ls.lsp.tracking import EditLog
 from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.openai_compat import make_http_client
+from fusion_ls.reviewers.http import make_http_client
 from fusion_ls.reviewers.spend import SpendLedger
 from fusion_ls.version import __version__
 

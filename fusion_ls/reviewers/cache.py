@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fusion_ls.config.locations import xdg_dir
 from fusion_ls.findings import Usage
-from fusion_ls.reviewers.openai_compat import ChatRequest, ChatResult
+from fusion_ls.reviewers.chat import ChatRequest, ChatResult
 
 __all__ = ["ResponseCache", "cache_dir"]
 

@@ -14,13 +14,9 @@ import json
 import logging
 import math
 import os
-import random
 import time
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,19 +24,10 @@ import httpx
 from fusion_ls.config.settings import ProviderSettings
 from fusion_ls.errors import ProviderError
 from fusion_ls.findings import Usage
-from fusion_ls.version import __version__
+from fusion_ls.reviewers.chat import ChatRequest, ChatResult
+from fusion_ls.reviewers.retry import RetryPolicy, parse_retry_after, retry_delay
 
-__all__ = [
-    "ChatMessage",
-    "ChatRequest",
-    "ChatResult",
-    "Provider",
-    "ResponseSchema",
-    "RetryPolicy",
-    "make_http_client",
-    "parse_retry_after",
-    "retry_delay",
-]
+__all__ = ["Provider"]
 
 log = logging.getLogger(__name__)
 
@@ -48,134 +35,6 @@ log = logging.getLogger(__name__)
 # some providers put whole HTML error pages or stack traces in the body.
 _MAX_API_MESSAGE = 200
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
-_RNG = random.Random()
-
-
-# --- public data types -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-
-@dataclass(frozen=True)
-class ResponseSchema:
-    """A JSON schema sent as `response_format` where the provider honours structured output."""
-
-    name: str
-    schema: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    model: str
-    messages: tuple[ChatMessage, ...]
-    max_tokens: int
-    temperature: float
-    schema: ResponseSchema | None = None
-
-
-@dataclass(frozen=True)
-class ChatResult:
-    text: str
-    usage: Usage
-    latency_s: float
-    finish_reason: str | None
-
-
-# --- the shared HTTP client ------------------------------------------------------------------
-
-
-def make_http_client() -> httpx.AsyncClient:
-    """The one client per process, so every model call shares connection pools and keep-alive.
-
-    The read timeout is generous on purpose: `Provider.chat` bounds each call by its own
-    `timeout_s`, and a shorter read timeout would only turn a slow-but-working model into a
-    retry that pays for the same tokens twice. Redirects are not followed because a redirected
-    POST to an API is almost always a wrong `base_url`, which is better reported than chased.
-    HTTP/2 is offered over TLS (ALPN), so a provider that speaks it multiplexes the pool's
-    parallel calls on one connection; plain-http local servers keep HTTP/1.1.
-    """
-    return httpx.AsyncClient(
-        http2=True,
-        timeout=httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16, keepalive_expiry=60),
-        headers={"User-Agent": f"fusion-ls/{__version__}"},
-        follow_redirects=False,
-    )
-
-
-# --- retries ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to wait. `max_retry_after_s` caps what a server may ask of us."""
-
-    max_retries: int = 2
-    base_s: float = 0.5
-    cap_s: float = 8.0
-    max_retry_after_s: float = 120.0
-
-
-def retry_delay(
-    policy: RetryPolicy, attempt: int, error: ProviderError, rng: random.Random | None = None
-) -> float | None:
-    """Seconds to wait before retrying after failed attempt `attempt` (0-based); None: give up.
-
-    A server's Retry-After is honoured exactly (it knows its rate window better than any
-    backoff), unless it asks for longer than `max_retry_after_s`: then waiting is pointless for
-    an interactive review, so we fail now with the server's reason. Otherwise exponential
-    backoff with jitter, so parallel calls that failed together do not retry together.
-    """
-    if not error.retryable or attempt >= policy.max_retries:
-        return None
-    if error.retry_after_s is not None:
-        if error.retry_after_s > policy.max_retry_after_s:
-            return None
-        return max(0.0, error.retry_after_s)
-    backoff = min(policy.base_s * 2.0**attempt, policy.cap_s)
-    return backoff * (rng or _RNG).uniform(0.5, 1.0)
-
-
-def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
-    """Seconds the server asks us to wait, from `retry-after-ms` or `Retry-After`; None if absent.
-
-    `retry-after-ms` (sent by OpenAI and Azure) is more precise, so it wins. `Retry-After` may be
-    delta-seconds or an HTTP date; a date in the past means "now" (0). Garbage is ignored rather
-    than raised: a bad header must not turn a retryable error into a crash.
-    """
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        seconds = _non_negative_float(millis)
-        if seconds is not None:
-            return seconds / 1000.0
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    seconds = _non_negative_float(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" dates come back naive; HTTP dates are always UTC
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
-
-
-def _non_negative_float(text: str) -> float | None:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
 
 
 # --- the provider ----------------------------------------------------------------------------

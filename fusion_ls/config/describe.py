@@ -1,0 +1,71 @@
+"""Describing settings: the effective settings as `fusion-ls config check` prints them.
+
+A person checks where each value came from and which keys are in use, so keys are named by
+their variable and masked in URLs, never printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from fusion_ls.config.loading import LoadedSettings
+from fusion_ls.config.locations import environ
+from fusion_ls.config.messages import number, shown
+from fusion_ls.config.settings import ProviderSettings
+
+__all__ = ["describe_settings"]
+
+
+def _masked_url(url: str) -> str:
+    """Credentials written into a URL (`https://user:token@host`) are a key too."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def _describe_provider(name: str, provider: ProviderSettings, env: Mapping[str, str]) -> str:
+    """Names the key's variable and whether it is set, never its value."""
+    if provider.api_key_env is None:
+        key = "no API key"
+    else:
+        state = "set" if env.get(provider.api_key_env) else "not set"
+        key = f"key from ${provider.api_key_env} ({state})"
+    line = f"  {name}: {_masked_url(provider.base_url)}, kind {provider.resolved_kind}, {key}"
+    if provider.headers:
+        line += f", headers: {', '.join(sorted(provider.headers))}"
+    return line
+
+
+def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> str:
+    """The effective settings as `fusion-ls config check` prints them (keys masked)."""
+    env = environ(env)
+    settings = loaded.settings
+    fusion, review, limits = settings.fusion, settings.review, settings.limits
+    sources = ", ".join(str(path) for path in loaded.sources) or "built-in defaults only"
+    lines = [
+        f"sources (lowest precedence first): {sources}",
+        "fusion:",
+        f"  mode: {fusion.mode}",
+        f"  pool: {', '.join(ref.name for ref in fusion.pool)}",
+        f"  judge: {fusion.judge.name}",
+        f"  rounds: {fusion.rounds}, quorum: {fusion.quorum}",
+        f"  timeout_s: {number(fusion.timeout_s)}, "
+        f"straggler_grace_s: {number(fusion.straggler_grace_s)}",
+        f"  max_tokens: {fusion.max_tokens}, temperature: {fusion.temperature}",
+        f"  provisional: {shown(fusion.provisional)}, "
+        f"judge_on_agreement: {shown(fusion.judge_on_agreement)}",
+        "review:",
+        f"  instructions: {shown(review.instructions) if review.instructions else '(none)'}",
+        f"  context_lines: {review.context_lines}",
+        f"  exclude: {', '.join(review.exclude) or '(none)'}",
+        "limits:",
+        f"  max_input_tokens: {limits.max_input_tokens}",
+        f"  max_cost_usd: {number(limits.max_cost_usd)}",
+        "providers:",
+        *(_describe_provider(name, p, env) for name, p in sorted(settings.providers.items())),
+    ]
+    if loaded.warnings:
+        lines += ["warnings:", *(f"  {issue}" for issue in loaded.warnings)]
+    return "\n".join(lines)
