@@ -6,9 +6,18 @@ Lines are 1-based and absolute everywhere in this module, as in prompts and the 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -26,7 +35,9 @@ __all__ = [
     "ModelRun",
     "ModelStatus",
     "ProposedFinding",
+    "Scope",
     "Severity",
+    "Statement",
     "Usage",
 ]
 
@@ -71,6 +82,58 @@ class LineRange(_Result):
 
     def __str__(self) -> str:
         return f"{self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which lines of a file are under review: sorted, disjoint line ranges (a selection, the
+    whole file, or the changed hunks of a diff). `line in scope` as for one LineRange."""
+
+    ranges: tuple[LineRange, ...]
+
+    @classmethod
+    def of(cls, ranges: Iterable[LineRange], line_count: int | None = None) -> Scope:
+        """Sorted and merged where they overlap or touch; clipped to `line_count` lines."""
+        merged: list[LineRange] = []
+        for span in sorted(ranges, key=lambda r: (r.start, r.end)):
+            end = span.end if line_count is None else min(span.end, line_count)
+            if end < span.start:
+                continue
+            if merged and span.start <= merged[-1].end + 1:
+                last = merged.pop()
+                span = LineRange(start=last.start, end=max(last.end, end))
+            else:
+                span = LineRange(start=span.start, end=end)
+            merged.append(span)
+        return cls(tuple(merged))
+
+    def __contains__(self, line: object) -> bool:
+        return any(line in span for span in self.ranges)
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges)
+
+    def span_of(self, line: int) -> LineRange | None:
+        """The range that holds `line`, if any."""
+        return next((span for span in self.ranges if line in span), None)
+
+    def widened(self, context: int, line_count: int) -> Scope:
+        """Each range with `context` lines either side: the windows of text that are sent."""
+        return Scope.of(
+            (
+                LineRange(start=max(1, r.start - context), end=min(line_count, r.end + context))
+                for r in self.ranges
+            ),
+            line_count,
+        )
+
+    @property
+    def bounds(self) -> LineRange:
+        """From the first reviewed line to the last."""
+        return LineRange(start=self.ranges[0].start, end=self.ranges[-1].end)
+
+    def __str__(self) -> str:
+        return ", ".join(map(str, self.ranges))
 
 
 def _end_defaults_to_start(data: Any) -> Any:
@@ -160,8 +223,20 @@ class ModelRun(_Result):
     cached: bool = False
 
 
+class Statement(_Result):
+    """What one supporting model said of a fused finding, in its own words."""
+
+    model: str
+    severity: Severity
+    message: str
+
+
 class Finding(_Result):
-    """A fused finding, anchored to the reviewed text, with who agreed."""
+    """A fused finding, anchored to the reviewed text, with who agreed.
+
+    Agreement is computed, never stored as text: `models` are the pool members whose own
+    answers hold this finding, `answered` how many models answered the review at all.
+    """
 
     id: str
     line_start: int
@@ -173,7 +248,26 @@ class Finding(_Result):
     rationale: str
     fix: Fix | None
     models: list[str]
-    agreement: str
+    answered: int = Field(ge=1)
+    statements: list[Statement] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _agreement_is_derived(cls, data: Any) -> Any:
+        """`agreement` is output only (JSON, SARIF); reading a result back ignores it."""
+        if isinstance(data, dict) and "agreement" in data:
+            return {k: v for k, v in data.items() if k != "agreement"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def agreement(self) -> str:
+        """`k/n`: k models found it, of the n that answered."""
+        return f"{len(self.models)}/{self.answered}"
+
+    @property
+    def unanimous(self) -> bool:
+        return len(self.models) >= self.answered
 
     @staticmethod
     def make_id(path: str, line_start: int, category: str, message: str) -> str:
@@ -181,11 +275,19 @@ class Finding(_Result):
         return digest.hexdigest()[:12]
 
 
+def _ranges_default_to_lines(data: Any) -> Any:
+    """One range when none is given: `lines`, from the first reviewed line to the last."""
+    if isinstance(data, dict) and not data.get("ranges") and "lines" in data:
+        return {**data, "ranges": [data["lines"]]}
+    return data
+
+
 class FusedReview(_Result):
     """The result of one review: the JSON output of `fusion-ls review --format json`."""
 
     path: str
     lines: LineRange
+    ranges: list[LineRange] = Field(default_factory=list)
     findings: list[Finding]
     summary: str
     mode: Mode
@@ -199,12 +301,15 @@ class FusedReview(_Result):
     usage: Usage
     elapsed_s: float
 
+    _one_range = model_validator(mode="before")(_ranges_default_to_lines)
+
 
 class FusedExplanation(_Result):
     """The result of one explanation: the JSON output of `fusion-ls explain --format json`."""
 
     path: str
     lines: LineRange
+    ranges: list[LineRange] = Field(default_factory=list)
     explanation: str
     models: list[ModelRun]
     judge: ModelRun | None
@@ -213,3 +318,5 @@ class FusedExplanation(_Result):
     redacted: int = 0
     usage: Usage
     elapsed_s: float
+
+    _one_range = model_validator(mode="before")(_ranges_default_to_lines)

@@ -20,6 +20,7 @@ from fusion_ls.engine.events import Event, ReviewFinished
 from fusion_ls.findings import FusedReview
 from fusion_ls.reviewers.cache import ResponseCache
 from fusion_ls.reviewers.http import make_http_client
+from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.reviewers.spend import SpendLedger
 
 _ANSWER = re.compile(r'<answer reviewer="([A-Z])">\n(.*?)\n(?:summary: .*?\n)?</answer>', re.DOTALL)
@@ -138,9 +139,9 @@ async def run(
     """Every event of one engine call on the sample file (or `text=`), the result last."""
     text = request.pop("text", None) or SAMPLE.read_text()
     code = CodeRequest(path=request.pop("path", "sample.py"), text=text, **request)
-    async with make_http_client() as client:
+    async with Runtime(make_http_client(), cache=cache, ledger=ledger) as runtime:
         rng = random.Random(seed) if cache is None else None  # cached runs shuffle by content
-        engine = Engine(settings, client, rng=rng, ledger=ledger, cache=cache)
+        engine = Engine(settings, runtime, rng=rng)
         stream = engine.explain(code) if explain else engine.review(code)
         return [event async for event in stream]
 

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from reviewers import finding, merging_judge, review, run_review, settings_for
 
 from fusion_ls.config.settings import KNOWN_TOOLS, ModelRef, Settings
-from fusion_ls.reviewers.tools.ruff import ANALYZERS, Ruff
+from fusion_ls.reviewers.registry import analyzers
+from fusion_ls.reviewers.tools.ruff import Ruff
 
 CODE = """import os
 
@@ -25,7 +26,7 @@ def load(path, cache={}):
 
 
 def test_every_known_tool_has_an_adapter() -> None:
-    assert set(ANALYZERS) == KNOWN_TOOLS
+    assert set(analyzers()) == KNOWN_TOOLS
 
 
 def test_tool_entries_parse_and_unknown_tools_are_refused() -> None:

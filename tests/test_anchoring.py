@@ -19,12 +19,12 @@ from fusion_ls.engine.anchoring import (
     normalise,
     split_lines,
 )
-from fusion_ls.findings import Fix, LineRange, ProposedFinding
+from fusion_ls.findings import Fix, LineRange, ProposedFinding, Scope
 
 # Line n reads "value_nnn = compute(n)"; every line is distinct and none contains another.
 LINES = [f"    value_{n:03d} = compute({n})" for n in range(1, 61)]
 REVIEWED = LineRange(start=10, end=50)
-DOC = SentText(lines=LINES, reviewed=REVIEWED)
+DOC = SentText(lines=LINES, reviewed=Scope.of([REVIEWED]))
 
 
 def text_of(line: int) -> str:
@@ -88,7 +88,7 @@ def test_quote_above_moves_the_finding_up() -> None:
 def test_the_nearest_occurrence_of_the_quote_wins() -> None:
     lines = list(LINES)
     lines[25] = lines[31] = "    return cache[key]"  # lines 26 and 32
-    doc = SentText(lines=lines, reviewed=REVIEWED)
+    doc = SentText(lines=lines, reviewed=Scope.of([REVIEWED]))
 
     assert span(anchor(make(30, "return cache[key]"), doc)) == (32, 32)
 
@@ -166,7 +166,7 @@ def test_multi_line_quote_must_match_consecutive_lines() -> None:
 
 def test_multi_line_quote_spanning_a_blank_line_matches() -> None:
     lines = ["def mean(values):", "", "    return sum(values) / len(values)"]
-    doc = SentText(lines=lines, reviewed=LineRange(start=1, end=3))
+    doc = SentText(lines=lines, reviewed=Scope.of([LineRange(start=1, end=3)]))
 
     assert span(anchor(make(1, "\n".join(lines), end=3), doc)) == (1, 3)
 
@@ -204,13 +204,13 @@ def test_finding_outside_the_reviewed_range_is_dropped(line: int, quoted: int) -
 
 
 def test_end_past_the_document_is_clipped_to_the_last_line() -> None:
-    doc = SentText(lines=LINES, reviewed=LineRange(start=40, end=60))
+    doc = SentText(lines=LINES, reviewed=Scope.of([LineRange(start=40, end=60)]))
 
     assert span(anchor(make(58, text_of(58), end=75), doc)) == (58, 60)
 
 
 def test_citation_past_the_document_moves_back_to_the_quote() -> None:
-    doc = SentText(lines=LINES, reviewed=LineRange(start=40, end=60))
+    doc = SentText(lines=LINES, reviewed=Scope.of([LineRange(start=40, end=60)]))
 
     assert span(anchor(make(63, text_of(59)), doc)) == (59, 59)
 
@@ -350,7 +350,7 @@ def scenarios(draw: st.DrawFn) -> tuple[SentText, ProposedFinding]:
     lines = draw(doc_lines)
     start = draw(st.integers(1, len(lines)))
     end = draw(st.integers(start, len(lines)))
-    doc = SentText(lines=lines, reviewed=LineRange(start=start, end=end))
+    doc = SentText(lines=lines, reviewed=Scope.of([LineRange(start=start, end=end)]))
     near = st.integers(start - 3, end + 3)
     numbers = st.one_of(near, near, near, st.sampled_from([-HUGE, HUGE]), st.integers())
     fix_numbers = st.integers(start - 1, end + 1) | numbers
@@ -396,7 +396,7 @@ def test_anchored_findings_never_leave_the_reviewed_range() -> None:
         if result is None:
             return
         kept += 1
-        reviewed, last = doc.reviewed, len(doc.lines)
+        reviewed, last = doc.reviewed.bounds, len(doc.lines)
         assert reviewed.start <= result.line_start <= result.line_end <= reviewed.end <= last
         if result.fix is not None:
             assert reviewed.start <= result.fix.line_start <= result.fix.line_end <= reviewed.end
@@ -411,7 +411,7 @@ def test_anchored_findings_never_leave_the_reviewed_range() -> None:
 
 
 def test_huge_citation_is_fast_and_clipped() -> None:
-    doc = SentText(lines=LINES, reviewed=REVIEWED)
+    doc = SentText(lines=LINES, reviewed=Scope.of([REVIEWED]))
     finding = make(-HUGE, text_of(30), end=HUGE, fix=(-HUGE, HUGE, "x"))
     started = time.perf_counter()
 
@@ -427,7 +427,7 @@ def test_a_match_in_the_reviewed_range_beats_a_closer_one_in_context() -> None:
     lines = [f"line {n}" for n in range(1, 21)]
     lines[8] = "x = compute()"  # line 9: context
     lines[15] = "x = compute()"  # line 16: reviewed
-    doc = SentText(lines=lines, reviewed=LineRange(start=14, end=20))
+    doc = SentText(lines=lines, reviewed=Scope.of([LineRange(start=14, end=20)]))
     finding = ProposedFinding(
         line_start=12, line_end=12, quote="x = compute()", severity="warning",
         category="bug", message="m",

@@ -180,7 +180,9 @@ async def test_anchoring_moves_drops_and_confines_findings(fake_openai: FakeOpen
     fake_openai.script("beta", Reply(content=review(SQLI)))
     fake_openai.script("gamma", Reply(content=review(SQLI)))
 
-    result = await run_review(settings_for(fake_openai.base_url), lines=LineRange(start=8, end=10))
+    result = await run_review(
+        settings_for(fake_openai.base_url), ranges=(LineRange(start=8, end=10),)
+    )
 
     assert [(f.line_start, f.agreement) for f in result.findings] == [(9, "3/3")]
     assert result.dropped == 2
@@ -314,7 +316,7 @@ async def test_explain_merges_with_real_model_names(fake_openai: FakeOpenAI) -> 
     fake_openai.script("judge", editor)
 
     events = await run(
-        settings_for(fake_openai.base_url), explain=True, lines=LineRange(start=1, end=5)
+        settings_for(fake_openai.base_url), explain=True, ranges=(LineRange(start=1, end=5),)
     )
     result = events[-1]
 
@@ -331,7 +333,7 @@ async def test_lines_past_the_end_are_a_usage_error(
     from fusion_ls.errors import UsageError
 
     with pytest.raises(UsageError, match="past the end"):
-        await run_review(settings_for(fake_openai.base_url), lines=lines)
+        await run_review(settings_for(fake_openai.base_url), ranges=(lines,))
     assert fake_openai.requests == []
 
 

@@ -21,7 +21,7 @@ from fusion_ls.findings import (
     FusedReview,
     LineRange,
     ModelRun,
-    ProposedFinding,
+    Statement,
     Usage,
 )
 from fusion_ls.lsp.mapping import (
@@ -35,7 +35,7 @@ from fusion_ls.lsp.mapping import (
     lsp_range,
     selected_lines,
 )
-from fusion_ls.lsp.session import DocumentState, ReviewRecord, Snapshot
+from fusion_ls.lsp.session import DocumentState, Snapshot
 from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit, relocate
 
 URI = "file:///work/app.py"
@@ -66,8 +66,11 @@ def make_finding(
     severity: Literal["error", "warning", "info", "hint"] = "error",
     fix: Fix | None = None,
     agreement: str = "2/3",
+    statements: Sequence[Statement] = (),
 ) -> Finding:
-    """A finding on line 3 (the division), raised by model-a and model-b."""
+    """A finding on line 3 (the division), raised by model-a and model-b (by default): the
+    first k of model-a, model-b… for an agreement `k/n`."""
+    agreed, answered = map(int, agreement.split("/"))
     return Finding(
         id="f1",
         line_start=3,
@@ -78,8 +81,9 @@ def make_finding(
         message="Division by zero when values is empty",
         rationale="len(values) is 0 for an empty list.",
         fix=fix,
-        models=["model-a", "model-b"],
-        agreement=agreement,
+        models=[f"model-{letter}" for letter in "abcdefgh"[:agreed]],
+        answered=answered,
+        statements=statements,
     )
 
 
@@ -113,18 +117,6 @@ def make_review(findings: Sequence[Finding] = (), **changes: Any) -> FusedReview
         "elapsed_s": 3.0,
     }
     return FusedReview.model_validate({**fields, **changes})
-
-
-def said(message: str, line: int = 3, severity: str = "error") -> ProposedFinding:
-    return ProposedFinding.model_validate(
-        {
-            "line_start": line,
-            "severity": severity,
-            "category": "bug",
-            "message": message,
-            "quote": LINES[2].strip(),
-        }
-    )
 
 
 # -- applying LSP edits to text, as an editor does ------------------------------------------
@@ -380,7 +372,7 @@ def test_apply_fix_action(agreement: str, preferred: bool) -> None:
 def test_finding_hover_explains_the_finding() -> None:
     finding = make_finding(fix=FIX)
 
-    text = finding_hover(finding, make_review([finding]), {}, LINES)
+    text = finding_hover(finding, make_review([finding]), LINES)
 
     assert "Division by zero when values is empty" in text
     assert "**error · bug**" in text
@@ -391,7 +383,7 @@ def test_finding_hover_explains_the_finding() -> None:
 def test_finding_hover_shows_the_fix_as_a_unified_diff() -> None:
     finding = make_finding(fix=FIX)
 
-    text = finding_hover(finding, make_review([finding]), {}, LINES)
+    text = finding_hover(finding, make_review([finding]), LINES)
 
     assert "```diff\n--- current\n+++ fixed\n@@ -1 +1 @@\n" in text
     assert "\n-    return total / len(values)\n" in text
@@ -401,13 +393,13 @@ def test_finding_hover_shows_the_fix_as_a_unified_diff() -> None:
 def test_finding_hover_without_a_fix_has_no_diff() -> None:
     finding = make_finding()
 
-    assert "```diff" not in finding_hover(finding, make_review([finding]), {}, LINES)
+    assert "```diff" not in finding_hover(finding, make_review([finding]), LINES)
 
 
 def test_finding_hover_has_a_status_row_for_each_model_and_the_judge() -> None:
     finding = make_finding()
 
-    rows = finding_hover(finding, make_review([finding]), {}, LINES).splitlines()
+    rows = finding_hover(finding, make_review([finding]), LINES).splitlines()
 
     assert "**Review** (merge) — 500 in / 90 out tokens, $0.0024" in rows
     assert "| `model-a` | ok | 1.50 s | 100 in / 20 out tokens, $0.0012 |" in rows
@@ -420,18 +412,21 @@ def test_finding_hover_notes_a_degraded_review() -> None:
     finding = make_finding()
     degraded = make_review([finding], degraded=True, degraded_reason="the judge failed")
 
-    assert "_Degraded: the judge failed_" in finding_hover(finding, degraded, {}, LINES)
-    assert "Degraded" not in finding_hover(finding, make_review([finding]), {}, LINES)
+    assert "_Degraded: the judge failed_" in finding_hover(finding, degraded, LINES)
+    assert "Degraded" not in finding_hover(finding, make_review([finding]), LINES)
 
 
 def test_finding_hover_says_what_each_model_said_when_wordings_differ() -> None:
-    finding = make_finding()
-    statements = {
-        "model-a": [said("Division by zero when values is empty")],
-        "model-b": [said("len(values) may be zero here", severity="warning")],
-    }
+    finding = make_finding(
+        statements=[
+            Statement(
+                model="model-a", severity="error", message="Division by zero when values is empty"
+            ),
+            Statement(model="model-b", severity="warning", message="len(values) may be zero here"),
+        ]
+    )
 
-    text = finding_hover(finding, make_review([finding]), statements, LINES)
+    text = finding_hover(finding, make_review([finding]), LINES)
 
     assert "**What each model said**" in text
     assert "- `model-a` (error): Division by zero when values is empty" in text
@@ -439,41 +434,35 @@ def test_finding_hover_says_what_each_model_said_when_wordings_differ() -> None:
 
 
 def test_finding_hover_leaves_out_what_each_model_said_when_they_agree() -> None:
-    finding = make_finding()
-    statements = {model: [said(finding.message)] for model in ("model-a", "model-b")}
+    message = "Division by zero when values is empty"
+    finding = make_finding(
+        statements=[
+            Statement(model=model, severity="error", message=message)
+            for model in ("model-a", "model-b")
+        ]
+    )
 
-    text = finding_hover(finding, make_review([finding]), statements, LINES)
+    text = finding_hover(finding, make_review([finding]), LINES)
 
     assert "What each model said" not in text
 
 
-def test_finding_hover_ignores_statements_about_other_lines() -> None:
-    finding = make_finding()
-    statements = {
-        "model-a": [said("Division by zero when values is empty")],
-        "model-b": [said("Unused import", line=1), said("Prints at import time", line=5)],
-    }
-
-    assert "What each model said" not in finding_hover(
-        finding, make_review([finding]), statements, LINES
-    )
-
-
 def test_finding_hover_says_what_each_model_said_after_the_finding_moved() -> None:
-    finding = make_finding()
-    statements = {
-        "model-a": [said("Division by zero when values is empty")],
-        "model-b": [said("len(values) may be zero here")],
-    }
-    state = DocumentState(EditLog(version=1, line_count=len(LINES)))
-    state.place_review(
-        Snapshot(URI, 1, tuple(LINES)), ReviewRecord(make_review([finding]), statements), LINES
+    finding = make_finding(
+        statements=[
+            Statement(
+                model="model-a", severity="error", message="Division by zero when values is empty"
+            ),
+            Statement(model="model-b", severity="error", message="len(values) may be zero here"),
+        ]
     )
+    state = DocumentState(EditLog(version=1, line_count=len(LINES)))
+    state.place_review(Snapshot(URI, 1, tuple(LINES)), make_review([finding]), LINES)
     lines = ["import math", "", "", *LINES]  # three lines typed above
     state.edited(2, [LineEdit(1, 1, 4)], lines)
     (moved,) = state.findings_at(6)
 
-    text = finding_hover(moved.finding, moved.record.review, moved.record.statements, lines)
+    text = finding_hover(moved.finding, moved.review, lines)
 
     assert "**What each model said**" in text
 

@@ -26,6 +26,7 @@ from fusion_ls.findings import (
     JudgedFinding,
     LineRange,
     ProposedFinding,
+    Scope,
 )
 from fusion_ls.reviewers.chat import ChatMessage
 
@@ -39,7 +40,7 @@ def excerpt(start: int, end: int, context: int = 2, lines: Sequence[str] = LINES
         path="src/app.py",
         language="python",
         lines=lines,
-        reviewed=LineRange(start=start, end=end),
+        reviewed=Scope.of([LineRange(start=start, end=end)]),
         context_lines=context,
     )
 

@@ -358,7 +358,7 @@ def fused(*findings: Finding, **fields: Any) -> FusedReview:
 def made(severity: Any, line: int = 1, fix: Fix | None = None) -> Finding:
     return Finding(
         id="0123456789ab", line_start=line, line_end=line, quote="x", severity=severity,
-        category="bug", message="m", rationale="", fix=fix, models=["m"], agreement="1/1",
+        category="bug", message="m", rationale="", fix=fix, models=["m"], answered=1,
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from fusion_ls.findings import (
     ModelRun,
     Usage,
 )
-from fusion_ls.lsp.session import DocumentState, Published, ReviewRecord, Snapshot
+from fusion_ls.lsp.session import DocumentState, Published, Snapshot
 from fusion_ls.lsp.tracking import EditLog, LineEdit
 
 URI = "file:///work/doc.py"
@@ -36,12 +36,12 @@ def finding(
         rationale="",
         fix=None if fix is None else Fix(line_start=fix[0], line_end=fix[1], replacement="fixed"),
         models=["a", "b"],
-        agreement="2/3",
+        answered=3,
     )
 
 
-def record(findings: Sequence[Finding], start: int = 1, end: int = len(LINES)) -> ReviewRecord:
-    review = FusedReview(
+def record(findings: Sequence[Finding], start: int = 1, end: int = len(LINES)) -> FusedReview:
+    return FusedReview(
         path="doc.py",
         lines=LineRange(start=start, end=end),
         findings=list(findings),
@@ -52,7 +52,6 @@ def record(findings: Sequence[Finding], start: int = 1, end: int = len(LINES)) -
         usage=Usage(),
         elapsed_s=1.0,
     )
-    return ReviewRecord(review, {})
 
 
 def explanation(start: int, end: int, text: str = "what it does") -> FusedExplanation:
@@ -103,7 +102,7 @@ def test_review_of_the_current_version_is_published_as_it_is() -> None:
 
     assert spans(state) == [(5, 7), (20, 20)]
     assert [p.finding for p in state.published] == [finding(5, 7, fix=(6, 6)), finding(20)]
-    assert all(p.record is rec for p in state.published)
+    assert all(p.review is rec for p in state.published)
     assert state.published[0].anchor.text == LINES[4:7]
 
 

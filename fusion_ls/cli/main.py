@@ -17,7 +17,14 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from fusion_ls.cli.evaluation import load_dataset, render_eval, run_eval
+from fusion_ls.cli.evaluation import (
+    Dataset,
+    EvalProgress,
+    EvalReport,
+    load_dataset,
+    render_eval,
+    run_eval,
+)
 from fusion_ls.cli.report import exit_code, finding_line, render_explanation, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif
 from fusion_ls.config.describe import describe_settings
@@ -26,20 +33,11 @@ from fusion_ls.config.settings import Settings
 from fusion_ls.config.trust import trust_file, trusted_files, untrust_file
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.engine import CodeRequest, Engine
-from fusion_ls.engine.events import (
-    Event,
-    ExplanationFinished,
-    ModelFinished,
-    Notice,
-    Progress,
-    ReviewFinished,
-)
-from fusion_ls.engine.fusion.consensus import cluster, consensus
+from fusion_ls.engine.events import Event, Notice, Progress, Provisional, drain
+from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.errors import ConfigError, FusionError, UsageError
-from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange, ProposedFinding
-from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.http import make_http_client
-from fusion_ls.reviewers.spend import SpendLedger
+from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
+from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
 __all__ = ["main"]
@@ -89,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     review = code_command("review", "review code with the model pool and fuse the findings")
-    review.add_argument("--mode", choices=["best-of", "merge", "debate"])
+    review.add_argument("--mode", choices=list(MODES))
     review.add_argument(
         "--stream",
         action="store_true",
@@ -172,20 +170,19 @@ class _ProgressLine:
 
 
 class _Stream:
-    """`--stream`: each model's findings on stdout as it answers, before the fused set."""
+    """`--stream`: each provisional finding on stdout as soon as it is known, before the fused
+    set; a finding is printed once, however often the consensus so far is recomputed."""
 
-    def __init__(self, path: str, lines: list[str], pool: int) -> None:
-        self._path, self._lines, self._pool = path, lines, pool
-        self._statements: dict[str, list[ProposedFinding]] = {}
+    def __init__(self, path: str, lines: list[str]) -> None:
+        self._path, self._lines = path, lines
         self._printed: set[str] = set()
 
     def show(self, event: Event) -> None:
         if isinstance(event, Notice):
             print(f"note: {event.text}", flush=True)
-        if not isinstance(event, ModelFinished) or event.run.status != "ok":
+        if not isinstance(event, Provisional):
             return
-        self._statements[event.run.model] = list(event.findings)
-        for found in consensus(self._path, cluster(self._statements), self._pool):
+        for found in event.findings:
             line = finding_line(self._path, found, self._lines, provisional=True)
             if line not in self._printed:
                 self._printed.add(line)
@@ -196,25 +193,22 @@ async def _drive(
     settings: Settings,
     run: Callable[[Engine], AsyncGenerator[Event, None]],
     progress: _ProgressLine,
-    cache: ResponseCache | None,
+    *,
+    cache: bool,
     stream: _Stream | None = None,
 ) -> FusedReview | FusedExplanation:
-    """Run one engine call on a fresh process-wide HTTP client, reporting progress as it goes."""
-    async with make_http_client() as client:
-        events = run(Engine(settings, client, ledger=SpendLedger.default(), cache=cache))
+    """Run one engine call on this process's runtime, reporting progress as it goes."""
+
+    def show(event: Event) -> None:
+        progress.show(event)
+        if stream is not None:
+            stream.show(event)
+
+    async with Runtime.default(cache=cache) as runtime:
         try:
-            async for event in events:
-                progress.show(event)
-                if stream is not None:
-                    stream.show(event)
-                if isinstance(event, ReviewFinished):
-                    return event.review
-                if isinstance(event, ExplanationFinished):
-                    return event.explanation
+            return await drain(run(Engine(settings, runtime)), show)
         finally:
-            await events.aclose()
             progress.close()
-    raise FusionError("the engine stopped without a result")  # unreachable unless the engine breaks
 
 
 def _code_command(args: argparse.Namespace) -> int:
@@ -224,19 +218,24 @@ def _code_command(args: argparse.Namespace) -> int:
         overrides["fusion"] = {"mode": args.mode}
     settings = _load(args, args.file.resolve().parent, overrides)
     request = CodeRequest(
-        path=str(args.file), text=text, lines=args.lines, file=args.file.resolve()
+        path=str(args.file),
+        text=text,
+        ranges=(args.lines,) if args.lines else (),
+        file=args.file.resolve(),
     )
     progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
-    cache = None if args.no_cache else ResponseCache.default()
+    cache = not args.no_cache
     if args.command == "review":
         stream = None
         if args.stream and args.format == "text":
-            stream = _Stream(request.path, split_lines(text), len(settings.fusion.pool))
-        result = asyncio.run(_drive(settings, lambda e: e.review(request), progress, cache, stream))
+            stream = _Stream(request.path, split_lines(text))
+        result = asyncio.run(
+            _drive(settings, lambda e: e.review(request), progress, cache=cache, stream=stream)
+        )
         if stream is not None:
             print("fused:")
     else:
-        result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress, cache))
+        result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress, cache=cache))
     if args.format == "json":
         print(result.model_dump_json(indent=2))
     elif args.format == "sarif" and isinstance(result, FusedReview):
@@ -260,14 +259,7 @@ def _eval_command(args: argparse.Namespace) -> int:
     settings = _load(args, dataset.root, {})
     progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
     try:
-        report = asyncio.run(
-            run_eval(
-                dataset,
-                settings,
-                ledger=SpendLedger.default(),
-                on_progress=lambda step: progress.write(str(step)),
-            )
-        )
+        report = asyncio.run(_eval(dataset, settings, lambda step: progress.write(str(step))))
     finally:
         progress.close()
     print(report.model_dump_json(indent=2) if args.format == "json" else render_eval(report))
@@ -275,6 +267,14 @@ def _eval_command(args: argparse.Namespace) -> int:
         print("fusion-ls: no model answered on any case; each case says why", file=sys.stderr)
         return EXIT_NO_MODEL
     return EXIT_OK
+
+
+async def _eval(
+    dataset: Dataset, settings: Settings, on_progress: Callable[[EvalProgress], None]
+) -> EvalReport:
+    """Eval on this process's runtime; its spend counts toward today's limit."""
+    async with Runtime.default(cache=False) as runtime:
+        return await run_eval(dataset, settings, runtime, on_progress=on_progress)
 
 
 def _config_command(args: argparse.Namespace) -> int:

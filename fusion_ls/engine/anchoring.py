@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from fusion_ls.engine.redact import PLACEHOLDER_PREFIX
-from fusion_ls.findings import Fix, LineRange, ProposedFinding
+from fusion_ls.findings import Fix, ProposedFinding, Scope
 
 __all__ = ["NEAR_LINES", "SentText", "anchor", "anchor_all", "normalise", "split_lines"]
 
@@ -47,10 +47,10 @@ class SentText:
     """The document as sent to the models, and which of its lines were under review."""
 
     lines: Sequence[str]
-    reviewed: LineRange
+    reviewed: Scope
 
     @classmethod
-    def from_text(cls, text: str, reviewed: LineRange) -> SentText:
+    def from_text(cls, text: str, reviewed: Scope) -> SentText:
         return cls(lines=split_lines(text), reviewed=reviewed)
 
     def line(self, number: int) -> str:
@@ -94,11 +94,12 @@ def _nearest(doc: SentText, cited_start: int, cited_end: int, quote: list[str]) 
 
 
 def _shift_fix(fix: Fix | None, delta: int, doc: SentText) -> Fix | None:
-    """The fix moved by `delta`, or None if it then leaves the reviewed range or changes nothing."""
+    """The fix moved by `delta`, or None if it then leaves its reviewed range or changes nothing."""
     if fix is None:
         return None
     start, end = fix.line_start + delta, fix.line_end + delta
-    if start > end or start not in doc.reviewed or end not in doc.reviewed:
+    span = doc.reviewed.span_of(start)
+    if start > end or span is None or end not in span:
         return None
     replacement = fix.replacement.removesuffix("\n")
     if PLACEHOLDER_PREFIX in replacement:  # applying it would write the placeholder into the code
@@ -123,14 +124,15 @@ def anchor(finding: F, doc: SentText) -> F | None:
         found = _nearest(doc, cited_start, cited_end, quote)
         if found is None:
             return None
-        span = max(cited_end - cited_start, len(quote) - 1)
-        evidence, start, end, delta = found, found, found + span, found - cited_start
-    if evidence not in doc.reviewed:
+        length = max(cited_end - cited_start, len(quote) - 1)
+        evidence, start, end, delta = found, found, found + length, found - cited_start
+    reviewed = doc.reviewed.span_of(evidence)
+    if reviewed is None:
         return None
     return finding.model_copy(
         update={
-            "line_start": max(start, doc.reviewed.start),
-            "line_end": min(end, doc.reviewed.end),
+            "line_start": max(start, reviewed.start),
+            "line_end": min(end, reviewed.end),
             "fix": _shift_fix(finding.fix, delta, doc),
         }
     )

@@ -21,6 +21,7 @@ from fusion_ls.findings import (
     JudgedFinding,
     ProposedFinding,
 )
+from fusion_ls.reviewers.base import InvalidAnswer
 
 __all__ = [
     "InvalidAnswer",
@@ -38,10 +39,6 @@ _MAX_OBJECT_STARTS = 200  # bounds the scan on hostile or huge text
 
 F = TypeVar("F", bound=ProposedFinding)
 M = TypeVar("M", bound=BaseModel)
-
-
-class InvalidAnswer(ValueError):
-    """No usable answer in the text; the message says why (a repair prompt quotes it)."""
 
 
 def _decode_object(candidate: str) -> dict[str, Any] | None:

@@ -1,8 +1,11 @@
-"""One review or explanation, start to finish: prompt → pool → fuse → anchor.
+"""One review or explanation, start to finish: scope → redact → prompt → reviewers → fuse →
+anchor → postprocess.
 
 This is the only entry point the adapters use. `Engine.review` and `Engine.explain` are async
-generators of progress events whose last event carries the result; cancelling the consumer
-cancels every model call in flight.
+generators of progress events whose last event carries the result (`events.drain` runs one to
+its end); cancelling the consumer cancels every model call in flight. The engine never knows
+whether a pool member is a chat model or an analyzer: it asks each through `Reviewer`, and it
+fuses through the mode registry.
 """
 
 from __future__ import annotations
@@ -11,217 +14,133 @@ import hashlib
 import random
 import re
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path, PurePath
 from typing import TypeVar
 
-import httpx
-
-from fusion_ls.config.settings import TOOL_PROVIDER, Mode, ModelRef, Settings
+from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.anchoring import SentText, anchor_all, split_lines
-from fusion_ls.engine.answers import (
-    InvalidAnswer,
-    parse_explanation,
-    parse_judged_review,
-    parse_review,
-    parse_verdict,
-)
+from fusion_ls.engine.answers import parse_explanation, parse_review
 from fusion_ls.engine.events import (
     Event,
     ExplanationFinished,
     JudgeStarted,
     ModelFinished,
     Notice,
+    Provisional,
     ReviewFinished,
     RoundStarted,
 )
 from fusion_ls.engine.exclude import excluded_by, project_root
-from fusion_ls.engine.fusion.best_of import check_verdict, winner_findings
 from fusion_ls.engine.fusion.consensus import Cluster, all_agree, cluster, consensus
 from fusion_ls.engine.fusion.debate import others_for, unchanged
 from fusion_ls.engine.fusion.labels import anonymise
-from fusion_ls.engine.fusion.merge import merged_findings
-from fusion_ls.engine.pool import Answered, Call, Reply, ask_one, fan_out
+from fusion_ls.engine.fusion.modes import FusionMode, fusion_mode
+from fusion_ls.engine.fusion.panel import Answer, Fused, Panel
+from fusion_ls.engine.pool import Answered, Call, ask_one, fan_out
+from fusion_ls.engine.postprocess import postprocess
 from fusion_ls.engine.prompts import (
     EXPLAIN_SCHEMA,
-    JUDGED_REVIEW_SCHEMA,
     REVIEW_SCHEMA,
     CodeExcerpt,
-    best_of_schema,
+    asking,
     debate_messages,
     explain_messages,
-    judge_best_of_messages,
     judge_explain_messages,
-    judge_merge_messages,
-    repair_messages,
     review_messages,
 )
 from fusion_ls.engine.redact import make_visible, redact
+from fusion_ls.engine.request import CodeRequest, language_for
+from fusion_ls.engine.rounds import Runs, consensus_summary, quorum_shortfall, total_usage
 from fusion_ls.errors import ProviderError, UsageError
 from fusion_ls.findings import (
-    Finding,
     FusedExplanation,
     FusedReview,
-    LineRange,
     ModelRun,
-    ProposedFinding,
-    Usage,
 )
-from fusion_ls.reviewers.cache import ResponseCache
-from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ChatResult, ResponseSchema
-from fusion_ls.reviewers.openai_compat import Provider
-from fusion_ls.reviewers.spend import SpendLedger
-from fusion_ls.reviewers.tools.ruff import ANALYZERS
+from fusion_ls.reviewers.base import Code, Prompt, Reply, Reviewer
+from fusion_ls.reviewers.chat import ChatMessage
+from fusion_ls.reviewers.registry import Reviewers
+from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["CodeRequest", "Engine", "language_for"]
 
 T = TypeVar("T")
-Parse = Callable[[str, bool], T]
-"""Parse a model's text; the flag asks to salvage what is valid (used after the repair retry)."""
-
-_LANGUAGES = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".jsx": "javascript",
-    ".mjs": "javascript", ".ts": "typescript", ".tsx": "typescript", ".go": "go",
-    ".rs": "rust", ".java": "java", ".kt": "kotlin", ".c": "c", ".h": "c", ".cc": "cpp",
-    ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".rb": "ruby", ".php": "php",
-    ".swift": "swift", ".scala": "scala", ".sh": "shell", ".bash": "shell", ".sql": "sql",
-    ".lua": "lua", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json",
-}  # fmt: skip
 _CHARS_PER_TOKEN = 4
 _LABEL_REF = re.compile(r"\[([A-Z])\]")
 
 
-def language_for(path: str) -> str:
-    return _LANGUAGES.get(PurePath(path).suffix.lower(), "text")
-
-
-@dataclass(frozen=True)
-class CodeRequest:
-    """What to review or explain: a document's text as editor or disk has it, and which lines.
-
-    `path` is how results name the file; `file` (on disk, when there is one) and `workspace`
-    decide which exclude rules apply.
-    """
-
-    path: str
-    text: str
-    lines: LineRange | None = None
-    mode: Mode | None = None
-    file: Path | None = None
-    workspace: Path | None = None
-
-
 @dataclass(frozen=True)
 class _Prepared:
-    """What the models are sent, and how much was redacted from it."""
+    """What the reviewers are sent, and how much was redacted from it."""
 
     excerpt: CodeExcerpt
     doc: SentText
+    code: Code
     redacted: int
 
 
 @dataclass(frozen=True)
-class _Answer:
-    """A pool model's review after anchoring: kept findings, and how many it lost."""
+class _Outcome:
+    """Fusion's outcome before it becomes a FusedReview."""
 
-    findings: list[ProposedFinding]
-    summary: str
-    dropped: int
-
-
-class _Runs:
-    """Each model's status across rounds: usage and latency add up, the last good answer counts."""
-
-    def __init__(self) -> None:
-        self._runs: dict[str, ModelRun] = {}
-
-    def record(self, run: ModelRun, round_number: int) -> None:
-        before = self._runs.get(run.model)
-        if before is None or before.status != "ok":
-            self._runs[run.model] = run
-            return
-        error = before.error
-        if run.status != "ok":
-            error = (
-                f"round {round_number}: {run.error}; its round {round_number - 1} answer was kept"
-            )
-        self._runs[run.model] = before.model_copy(
-            update={
-                "latency_s": round((before.latency_s or 0) + (run.latency_s or 0), 3),
-                "usage": before.usage + run.usage,
-                "error": error,
-            }
-        )
-
-    def in_order(self, models: Sequence[str]) -> list[ModelRun]:
-        return [self._runs[m] for m in models if m in self._runs]
-
-
-def _total_usage(runs: Sequence[ModelRun], judge: ModelRun | None) -> Usage:
-    total = Usage()
-    for run in [*runs, *([judge] if judge else [])]:
-        total = total + run.usage
-    return total
+    fused: Fused
+    judge: ModelRun | None
+    degraded_reason: str | None = None
 
 
 class Engine:
-    """Reviews and explanations under one `Settings`, over one shared HTTP client."""
+    """Reviews and explanations under one `Settings`, over one process's `Runtime`."""
 
     def __init__(
         self,
         settings: Settings,
-        client: httpx.AsyncClient,
+        runtime: Runtime,
         *,
         env: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
-        ledger: SpendLedger | None = None,
-        cache: ResponseCache | None = None,
         offline_fallback: bool = True,
     ) -> None:
         self.settings = settings
+        self._runtime = runtime
         self._offline_fallback = offline_fallback
-        self._ledger = ledger
-        self._cache = cache
-        self._providers = {
-            name: Provider(name, conf, client, env) for name, conf in settings.providers.items()
-        }
+        self._reviewers = Reviewers(settings, runtime, env)
         self._rng = rng
-        self._refs = {ref.name: ref for ref in settings.fusion.pool}
+        self._pool: dict[str, ModelRef] = {ref.name: ref for ref in settings.fusion.pool}
 
     # -- shared steps --------------------------------------------------------------------
 
-    def _prepare(self, request: CodeRequest) -> _Prepared:
-        """Check the request may be sent at all, then build what the models will see."""
+    async def _prepare(self, request: CodeRequest) -> _Prepared:
+        """Check the request may be sent at all, then build what the reviewers will see."""
         self._refuse_excluded(request)
-        self._refuse_over_budget()
+        await self._refuse_over_budget()
         lines = split_lines(request.text)
         if not any(line.strip() for line in lines):
             raise UsageError(f"nothing to do: {request.path} is empty")
-        wanted = request.lines or LineRange(start=1, end=len(lines))
-        if wanted.start > len(lines):
-            raise UsageError(
-                f"lines {wanted} are past the end of {request.path}, which has {len(lines)} lines"
-            )
-        reviewed = LineRange(start=wanted.start, end=min(wanted.end, len(lines)))
+        scope = request.scope(len(lines))
         context = self.settings.review.context_lines
-        window = LineRange(
-            start=max(1, reviewed.start - context), end=min(len(lines), reviewed.end + context)
-        )
-        self._check_size(lines[window.start - 1 : window.end])
-        redacted = redact(lines, window.start, window.end)
-        sent = list(redacted.lines)
-        sent[window.start - 1 : window.end] = map(make_visible, sent[window.start - 1 : window.end])
+        windows = scope.widened(context, len(lines)).ranges
+        self._check_size([line for w in windows for line in lines[w.start - 1 : w.end]])
+        sent = list(lines)
+        redacted = 0
+        for window in windows:
+            found = redact(sent, window.start, window.end)
+            sent, redacted = list(found.lines), redacted + len(found.redactions)
+            sent[window.start - 1 : window.end] = map(
+                make_visible, sent[window.start - 1 : window.end]
+            )
         excerpt = CodeExcerpt(
             path=request.path,
             language=language_for(request.path),
             lines=sent,
-            reviewed=reviewed,
+            reviewed=scope,
             context_lines=context,
         )
-        return _Prepared(excerpt, SentText(lines=sent, reviewed=reviewed), len(redacted.redactions))
+        cwd = request.file.parent if request.file else None
+        code = Code(path=request.path, lines=sent, reviewed=scope.ranges, cwd=cwd)
+        return _Prepared(excerpt, SentText(lines=sent, reviewed=scope), code, redacted)
 
     def _refuse_excluded(self, request: CodeRequest) -> None:
         if request.file is None:
@@ -231,11 +150,11 @@ class Engine:
         if reason is not None:
             raise UsageError(f"{request.path} is never sent to a model: {reason}")
 
-    def _refuse_over_budget(self) -> None:
-        if self._ledger is None:
+    async def _refuse_over_budget(self) -> None:
+        if self._runtime.ledger is None:
             return
         limit = self.settings.limits.max_cost_usd
-        spent = self._ledger.spent_today()
+        spent = await self._runtime.spent_today()
         if spent >= limit:
             raise UsageError(
                 f"today's spend ${spent:.2f} has reached limits.max_cost_usd = ${limit:.2f} "
@@ -246,63 +165,14 @@ class Engine:
     def _check_size(self, window: Sequence[str]) -> None:
         """Refuse before any work when the code alone would exceed the input-token limit."""
         per_model = sum(len(line) + 8 for line in window) // _CHARS_PER_TOKEN
-        estimate = per_model * len(self._refs)
+        estimate = per_model * len(self._pool)
         limit = self.settings.limits.max_input_tokens
         if estimate > limit:
             raise UsageError(
                 f"this review would send about {estimate} tokens ({per_model} to each of "
-                f"{len(self._refs)} models), over limits.max_input_tokens = {limit}; review "
+                f"{len(self._pool)} models), over limits.max_input_tokens = {limit}; review "
                 "fewer lines (--lines A-B) or raise max_input_tokens in your user config"
             )
-
-    def _record_spend(self, usage: Usage) -> None:
-        if self._ledger is not None and usage.cost_usd:
-            self._ledger.add(usage.cost_usd)
-
-    async def _ask(
-        self,
-        ref: ModelRef,
-        messages: tuple[ChatMessage, ...],
-        schema: ResponseSchema,
-        parse: Parse[T],
-    ) -> Reply[T]:
-        """One model call with one repair retry for an answer that does not validate."""
-        fusion = self.settings.fusion
-        provider = self._providers[ref.provider]
-
-        def request(msgs: tuple[ChatMessage, ...]) -> ChatRequest:
-            return ChatRequest(
-                model=ref.model,
-                messages=msgs,
-                max_tokens=fusion.max_tokens,
-                temperature=fusion.temperature,
-                schema=schema,
-            )
-
-        first, cached = await self._chat(provider, request(messages))
-        try:
-            return Reply(parse(first.text, False), first.usage, cached)
-        except InvalidAnswer as problem:
-            retry, cached = await self._chat(
-                provider, request(repair_messages(messages, first.text, str(problem)))
-            )
-        try:
-            return Reply(parse(retry.text, True), first.usage + retry.usage, cached)
-        except InvalidAnswer as problem:
-            raise ProviderError(f"invalid answer: {problem}", status="invalid") from None
-
-    async def _chat(self, provider: Provider, request: ChatRequest) -> tuple[ChatResult, bool]:
-        """One chat call, answered from the response cache when the same request was made."""
-        if self._cache is None:
-            return await provider.chat(request, self.settings.fusion.timeout_s), False
-        conf = provider.settings
-        key = self._cache.key(conf.base_url, conf.uses_structured_output, request)
-        hit = await self._cache.get(key)
-        if hit is not None:
-            return hit, True
-        result = await provider.chat(request, self.settings.fusion.timeout_s)
-        self._cache.put_soon(key, result)
-        return result, False
 
     def _shuffler(self, *material: str) -> random.Random:
         """The label shuffle: fixed by the content, so a repeated review is a cache hit too."""
@@ -312,13 +182,9 @@ class Engine:
         return random.Random(int.from_bytes(digest[:8], "big"))
 
     async def _round(
-        self,
-        round_number: int,
-        calls: Mapping[str, Call[T]],
-        runs: _Runs,
-        results: dict[str, T],
-        provisional: Callable[[T], Sequence[ProposedFinding]],
-    ) -> AsyncGenerator[ModelFinished, None]:
+        self, round_number: int, calls: Mapping[str, Call[T]], runs: Runs, results: dict[str, T]
+    ) -> AsyncGenerator[tuple[ModelFinished, T | None], None]:
+        """Each model's outcome as it arrives, with its answer when it gave one."""
         fusion = self.settings.fusion
         answered = 0
         outcomes = fan_out(
@@ -330,162 +196,161 @@ class Engine:
         async with aclosing(outcomes):
             async for outcome in outcomes:
                 runs.record(outcome.run, round_number)
-                found: Sequence[ProposedFinding] = ()
+                value: T | None = None
                 if isinstance(outcome, Answered):
-                    results[outcome.model] = outcome.value
+                    results[outcome.model] = value = outcome.value
                     answered += 1
-                    found = provisional(outcome.value)
-                yield ModelFinished(round_number, outcome.run, answered, len(calls), tuple(found))
+                yield ModelFinished(round_number, outcome.run, answered, len(calls)), value
 
-    async def _judge(
-        self, messages: tuple[ChatMessage, ...], schema: ResponseSchema, parse: Parse[T]
-    ) -> tuple[T | None, ModelRun]:
-        judge = self.settings.fusion.judge
+    async def _judge(self, prompt: Prompt[T], code: Code) -> tuple[T | None, ModelRun]:
+        judge = self._reviewers.get(self.settings.fusion.judge)
         outcome = await ask_one(
-            judge.name,
-            partial(self._ask, judge, messages, schema, parse),
-            self.settings.fusion.timeout_s,
+            judge.name, partial(judge.ask, prompt, code), self.settings.fusion.timeout_s
         )
         return (outcome.value if isinstance(outcome, Answered) else None), outcome.run
 
     # -- review --------------------------------------------------------------------------
 
     async def _reviewed(
-        self, ref: ModelRef, messages: tuple[ChatMessage, ...], doc: SentText
-    ) -> Reply[_Answer]:
-        reply = await self._ask(
-            ref, messages, REVIEW_SCHEMA, lambda text, salvage: parse_review(text, salvage=salvage)
+        self, reviewer: Reviewer, messages: tuple[ChatMessage, ...], prepared: _Prepared
+    ) -> Reply[Answer]:
+        """One reviewer's review, anchored to the text that was sent."""
+        declined = reviewer.declines(prepared.code.path)
+        if declined is not None:
+            raise ProviderError(declined, status="skipped")
+        prompt = asking(
+            messages, REVIEW_SCHEMA, lambda text, salvage: parse_review(text, salvage=salvage)
         )
-        kept, lost = anchor_all(reply.value.findings, doc)
-        answer = _Answer(kept, reply.value.summary, lost + reply.value.skipped)
+        reply = await reviewer.ask(prompt, prepared.code)
+        kept, lost = anchor_all(reply.value.findings, prepared.doc)
+        answer = Answer(kept, reply.value.summary, lost + reply.value.skipped)
         return Reply(answer, reply.usage, reply.cached)
 
-    async def _analyzed(self, ref: ModelRef, doc: SentText, request: CodeRequest) -> Reply[_Answer]:
-        """A local analyzer's review of the same text the models see, within the same lines."""
-        analyzer = ANALYZERS[ref.model]
-        if PurePath(request.path).suffix.lower() not in analyzer.suffixes:
-            handled = ", ".join(sorted(analyzer.suffixes))
-            raise ProviderError(f"{ref.name} reviews {handled} files only", status="skipped")
-        cwd = request.file.parent if request.file else None
-        found = await analyzer.review(doc.lines, request.path, cwd, self.settings.fusion.timeout_s)
-        kept, _ = anchor_all([f for f in found if f.line_start in doc.reviewed], doc)
-        count = f"{len(kept)} finding{'' if len(kept) == 1 else 's'}"
-        return Reply(_Answer(kept, f"{count} from {ref.name}.", 0), Usage())
-
-    async def _review_pool(self, request: CodeRequest) -> tuple[dict[str, ModelRef], str | None]:
-        """The pool for this review: the configured one, or, when no model can be asked at all
-        (no key, nothing listening), the local analyzers alone, with a notice saying so."""
+    async def _review_pool(self, path: str) -> tuple[dict[str, Reviewer], str | None]:
+        """The pool for this review: the configured one, or, when no member that can reason
+        can be asked at all (no key, nothing listening), what is left of it — local analyzers
+        — with a notice saying so."""
+        pool = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
         if not self._offline_fallback:
-            return dict(self._refs), None
-        models = [ref for ref in self._refs.values() if not ref.is_tool]
-        problems = [await self._unusable(ref) for ref in models]
-        if not models or not all(problems):
-            return dict(self._refs), None
-        suffix = PurePath(request.path).suffix.lower()
-        tools = [ref for ref in self._refs.values() if ref.is_tool] or [
-            ModelRef(model=name, provider=TOOL_PROVIDER)
-            for name, analyzer in ANALYZERS.items()
-            if suffix in analyzer.suffixes
-        ]
-        if not tools:
-            return dict(self._refs), None
-        reasons = "; ".join(dict.fromkeys(p for p in problems if p))
-        names = ", ".join(ref.name for ref in tools)
+            return pool, None
+        problems = {name: await reviewer.unavailable() for name, reviewer in pool.items()}
+        usable = {name: r for name, r in pool.items() if problems[name] is None}
+        if len(usable) == len(pool) or any("judge" in r.capabilities for r in usable.values()):
+            return pool, None
+        fallback = usable or {r.name: r for r in self._reviewers.analyzers_for(path)}
+        if not fallback:
+            return pool, None
+        reasons = "; ".join(dict.fromkeys(p for p in problems.values() if p))
         notice = (
             f"no model provider can be used ({reasons}); reviewing with local analyzers only: "
-            f"{names}"
+            f"{', '.join(fallback)}"
         )
-        return {ref.name: ref for ref in tools}, notice
+        return fallback, notice
 
-    async def _unusable(self, ref: ModelRef) -> str | None:
-        provider = self._providers[ref.provider]
-        problem = provider.key_problem()
-        keyless = problem is None and provider.settings.api_key_env is None
-        if keyless and not await provider.reachable():
-            problem = f"nothing answers at {provider.settings.base_url}"
-        return problem
+    def _revisions(
+        self,
+        round_number: int,
+        excerpt: CodeExcerpt,
+        answers: Mapping[str, Answer],
+        reviewers: Mapping[str, Reviewer],
+    ) -> dict[str, tuple[ChatMessage, ...]]:
+        """A debate round's prompts: each reviser sees its own and the others' findings."""
+        now = {m: a.findings for m, a in answers.items()}
+        return {
+            m: debate_messages(
+                excerpt,
+                self.settings.review.instructions,
+                round_number,
+                now[m],
+                others_for(m, now, self._shuffler(excerpt.render(), m, str(round_number))),
+            )
+            for m in now
+            if "revise" in reviewers[m].capabilities  # an analyzer's report stands as it is
+        }
+
+    def _provisional(
+        self, pool: Sequence[str], answers: Mapping[str, Answer], prepared: _Prepared
+    ) -> Provisional:
+        """The consensus of the answers so far, as the final findings will be post-processed."""
+        latest = {m: answers[m].findings for m in pool if m in answers}
+        found = consensus(prepared.excerpt.path, cluster(latest), len(pool))
+        findings = postprocess(found, prepared.doc.reviewed, latest)
+        return Provisional(tuple(findings), len(latest), len(pool))
 
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Review the request's lines; the last event is `ReviewFinished`."""
         started = time.monotonic()
-        prepared = self._prepare(request)
-        excerpt, doc = prepared.excerpt, prepared.doc
+        prepared = await self._prepare(request)
+        excerpt = prepared.excerpt
         fusion = self.settings.fusion
         instructions = self.settings.review.instructions
-        mode = request.mode or fusion.mode
-        refs, notice = await self._review_pool(request)
+        mode = fusion_mode(request.mode or fusion.mode)
+        reviewers, notice = await self._review_pool(request.path)
         if notice is not None:
             yield Notice(notice)
-        pool = list(refs)
-        rounds = fusion.rounds if mode == "debate" else 1
-        runs = _Runs()
-        answers: dict[str, _Answer] = {}
+        pool = list(reviewers)
+        rounds = fusion.rounds if mode.debates else 1
+        runs = Runs()
+        answers: dict[str, Answer] = {}
+        latest: dict[str, Answer] = {}
 
-        def calls(messages: Mapping[str, tuple[ChatMessage, ...]]) -> dict[str, Call[_Answer]]:
+        def calls(messages: Mapping[str, tuple[ChatMessage, ...]]) -> dict[str, Call[Answer]]:
             return {
-                m: partial(self._reviewed, refs[m], msgs, doc)
-                if not refs[m].is_tool
-                else partial(self._analyzed, refs[m], doc, request)
+                m: partial(self._reviewed, reviewers[m], msgs, prepared)
                 for m, msgs in messages.items()
             }
 
-        yield RoundStarted(1, rounds, len(pool))
-        first = review_messages(excerpt, instructions)
-        async for event in self._round(1, calls({m: first for m in pool}), runs, answers, _found):
-            yield event
-
-        for round_number in range(2, rounds + 1):
-            if len(answers) < 2:
-                break
+        todo = {m: review_messages(excerpt, instructions) for m in pool}
+        round_number = 1
+        while True:
+            yield RoundStarted(round_number, rounds, len(todo))
             before = {m: a.findings for m, a in answers.items()}
-            revise = {
-                m: debate_messages(
-                    excerpt,
-                    instructions,
-                    round_number,
-                    before[m],
-                    others_for(m, before, self._shuffler(excerpt.render(), m, str(round_number))),
-                )
-                for m in before
-                if not refs[m].is_tool  # an analyzer's report does not change its mind
-            }
-            yield RoundStarted(round_number, rounds, len(revise))
-            revised: dict[str, _Answer] = {}
-            async for event in self._round(round_number, calls(revise), runs, revised, _found):
-                yield event
+            revised: dict[str, Answer] = {}
+            async for event, answer in self._round(round_number, calls(todo), runs, revised):
+                if answer is None:
+                    yield event
+                    continue
+                yield replace(event, findings=tuple(answer.findings))
+                latest[event.run.model] = answer
+                yield self._provisional(pool, latest, prepared)
             answers.update(revised)
-            if unchanged(before, {m: a.findings for m, a in revised.items()}):
+            if round_number == rounds or len(answers) < 2:
                 break
+            if round_number > 1 and unchanged(before, {m: a.findings for m, a in revised.items()}):
+                break
+            round_number += 1
+            todo = self._revisions(round_number, excerpt, answers, reviewers)
 
         final = {m: answers[m] for m in pool if m in answers}
-        fused = _Fused(findings=[], summary="No model answered; see each model's status.")
+        outcome = _Outcome(Fused([], "No model answered; see each model's status."), None)
         if final:
             clusters = cluster({m: a.findings for m, a in final.items()})
-            fallback = consensus(excerpt.path, clusters, len(final))
             skip = self._judge_skip_reason(len(final), clusters)
             if skip is None:
                 yield JudgeStarted(fusion.judge.name)
-                fused = await self._run_judge(mode, excerpt, doc, final, clusters, fallback)
-            else:
-                judge = ModelRun(model=fusion.judge.name, status="skipped", error=skip)
-                fused = _Fused(fallback, _consensus_summary(final, fallback), judge=judge)
+            outcome = await self._fuse(mode, prepared, final, clusters, skip)
         model_runs = runs.in_order(pool)
-        shortfall = _quorum_shortfall(len(final), len(pool), fusion.quorum)
-        degraded = "; ".join(r for r in (shortfall, fused.degraded_reason) if r) or None
-        usage = _total_usage(model_runs, fused.judge)
-        self._record_spend(usage)
+        shortfall = quorum_shortfall(len(final), len(pool), fusion.quorum)
+        degraded = "; ".join(r for r in (shortfall, outcome.degraded_reason) if r) or None
+        usage = total_usage(model_runs, outcome.judge)
+        await self._runtime.record_spend(usage.cost_usd)
+        scope = prepared.doc.reviewed
+        findings = postprocess(
+            outcome.fused.findings, scope, {m: a.findings for m, a in final.items()}
+        )
         yield ReviewFinished(
             FusedReview(
                 path=request.path,
-                lines=doc.reviewed,
-                findings=fused.findings,
-                summary=fused.summary,
-                mode=mode,
+                lines=scope.bounds,
+                ranges=list(scope.ranges),
+                findings=findings,
+                summary=outcome.fused.summary or consensus_summary(final, findings),
+                mode=mode.name,
                 models=model_runs,
-                judge=fused.judge,
+                judge=outcome.judge,
                 degraded=degraded is not None,
                 degraded_reason=degraded,
-                dropped=sum(a.dropped for a in final.values()) + fused.dropped,
+                dropped=sum(a.dropped for a in final.values()) + outcome.fused.dropped,
                 redacted=prepared.redacted,
                 notice=notice,
                 usage=usage,
@@ -501,105 +366,83 @@ class Engine:
             return "every model found the same; no judge needed (judge_on_agreement = false)"
         return None
 
-    async def _run_judge(
+    async def _fuse(
         self,
-        mode: Mode,
-        excerpt: CodeExcerpt,
-        doc: SentText,
-        final: dict[str, _Answer],
+        mode: FusionMode,
+        prepared: _Prepared,
+        final: dict[str, Answer],
         clusters: Sequence[Cluster],
-        fallback: list[Finding],
-    ) -> _Fused:
-        """Fuse with the judge; if it fails, the consensus is the result, marked degraded."""
-        instructions = self.settings.review.instructions
+        skip: str | None,
+    ) -> _Outcome:
+        """Fuse with the mode's judge; without one, or if it fails, the consensus is the
+        result (marked degraded when the judge failed)."""
+        excerpt = prepared.excerpt
+        fallback = Fused(consensus(excerpt.path, clusters, len(final)), "")
+        judge_name = self.settings.fusion.judge.name
+        if skip is not None:
+            return _Outcome(fallback, ModelRun(model=judge_name, status="skipped", error=skip))
         labels = anonymise(list(final), self._shuffler(excerpt.render(), *final))
-        findings_by_model = {m: a.findings for m, a in final.items()}
-        result: _Fused | None = None
-        if mode == "best-of":
-            verdict, run = await self._judge(
-                judge_best_of_messages(
-                    excerpt,
-                    instructions,
-                    {label: (final[m].findings, final[m].summary) for label, m in labels.items()},
-                ),
-                best_of_schema(list(labels)),
-                lambda text, _: check_verdict(parse_verdict(text), list(labels)),
-            )
-            if verdict is not None:
-                winner = labels[verdict.winner]
-                chosen = winner_findings(
-                    excerpt.path, winner, findings_by_model, clusters, len(final)
-                )
-                summary = final[winner].summary
-                note = f"best-of: the judge chose {winner}. {verdict.reason}".strip()
-                result = _Fused(chosen, f"{summary}\n\n{note}".strip(), judge=run)
-        else:
-            judged, run = await self._judge(
-                judge_merge_messages(
-                    excerpt, instructions, {label: final[m].findings for label, m in labels.items()}
-                ),
-                JUDGED_REVIEW_SCHEMA,
-                lambda text, salvage: parse_judged_review(text, salvage=salvage),
-            )
-            if judged is not None:
-                kept, lost = anchor_all(judged.findings, doc)
-                merged, unsupported = merged_findings(
-                    excerpt.path, kept, labels, clusters, list(final)
-                )
-                summary = judged.summary or _consensus_summary(final, merged)
-                result = _Fused(
-                    merged, summary, judge=run, dropped=lost + judged.skipped + unsupported
-                )
-        if result is not None:
-            return result
-        reason = f"the judge failed ({run.status}: {run.error}); showing the models' consensus"
-        return _Fused(
-            fallback,
-            _consensus_summary(final, fallback),
-            judge=run,
-            degraded_reason=reason,
+        panel = Panel(
+            excerpt, self.settings.review.instructions, prepared.doc, final, labels, clusters
         )
+        judging = mode.judging
+        answer, run = await self._judge(judging.prompt(panel), prepared.code)
+        if answer is not None:
+            return _Outcome(judging.fuse(panel, answer), run)
+        reason = f"the judge failed ({run.status}: {run.error}); showing the models' consensus"
+        return _Outcome(fallback, run, reason)
 
     # -- explain -------------------------------------------------------------------------
 
     async def explain(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Explain the request's lines; the last event is `ExplanationFinished`."""
         started = time.monotonic()
-        prepared = self._prepare(request)
+        prepared = await self._prepare(request)
         excerpt = prepared.excerpt
-        pool = [name for name, ref in self._refs.items() if not ref.is_tool]
-        if not pool:
+        reviewers = {
+            name: reviewer
+            for name, ref in self._pool.items()
+            if "explain" in (reviewer := self._reviewers.get(ref)).capabilities
+        }
+        if not reviewers:
             raise UsageError(
                 "local analyzers review but cannot explain; add a model to fusion.pool to explain"
             )
-        runs = _Runs()
+        pool = list(reviewers)
+        runs = Runs()
         texts: dict[str, str] = {}
-        messages = explain_messages(excerpt, self.settings.review.instructions)
+        prompt = asking(
+            explain_messages(excerpt, self.settings.review.instructions),
+            EXPLAIN_SCHEMA,
+            _explanation,
+        )
         calls: dict[str, Call[str]] = {
-            m: partial(self._ask, self._refs[m], messages, EXPLAIN_SCHEMA, _explanation)
-            for m in pool
+            m: partial(reviewers[m].ask, prompt, prepared.code) for m in pool
         }
         yield RoundStarted(1, 1, len(pool))
-        async for event in self._round(1, calls, runs, texts, lambda _: ()):
+        async for event, _ in self._round(1, calls, runs, texts):
             yield event
         ordered = {m: texts[m] for m in pool if m in texts}
+        judge_name = self.settings.fusion.judge.name
         judge: ModelRun | None = None
         degraded: str | None = None
         if not ordered:
             explanation, degraded = "", "no model answered"
         elif len(ordered) == 1:
             explanation = next(iter(ordered.values()))
-            judge = ModelRun(
-                model=self.settings.fusion.judge.name, status="skipped",
-                error="only one model answered",
-            )  # fmt: skip
+            judge = ModelRun(model=judge_name, status="skipped", error="only one model answered")
         else:
-            yield JudgeStarted(self.settings.fusion.judge.name)
+            yield JudgeStarted(judge_name)
             labels = anonymise(list(ordered), self._shuffler(excerpt.render(), *ordered))
             merged, judge = await self._judge(
-                judge_explain_messages(excerpt, {label: ordered[m] for label, m in labels.items()}),
-                EXPLAIN_SCHEMA,
-                _explanation,
+                asking(
+                    judge_explain_messages(
+                        excerpt, {label: ordered[m] for label, m in labels.items()}
+                    ),
+                    EXPLAIN_SCHEMA,
+                    _explanation,
+                ),
+                prepared.code,
             )
             if merged is not None:
                 explanation = _LABEL_REF.sub(
@@ -609,12 +452,14 @@ class Engine:
                 explanation = "\n\n".join(f"### {m}\n\n{text}" for m, text in ordered.items())
                 degraded = f"the judge failed ({judge.status}: {judge.error}); showing each answer"
         model_runs = runs.in_order(pool)
-        usage = _total_usage(model_runs, judge)
-        self._record_spend(usage)
+        usage = total_usage(model_runs, judge)
+        await self._runtime.record_spend(usage.cost_usd)
+        scope = prepared.doc.reviewed
         yield ExplanationFinished(
             FusedExplanation(
                 path=request.path,
-                lines=prepared.doc.reviewed,
+                lines=scope.bounds,
+                ranges=list(scope.ranges),
                 explanation=explanation,
                 models=model_runs,
                 judge=judge,
@@ -627,40 +472,5 @@ class Engine:
         )
 
 
-@dataclass(frozen=True)
-class _Fused:
-    """Fusion's outcome before it becomes a FusedReview."""
-
-    findings: list[Finding]
-    summary: str
-    judge: ModelRun | None = None
-    degraded_reason: str | None = None
-    dropped: int = 0
-
-
-def _found(answer: _Answer) -> Sequence[ProposedFinding]:
-    return answer.findings
-
-
 def _explanation(text: str, _salvage: bool) -> str:
     return parse_explanation(text).explanation
-
-
-def _quorum_shortfall(answered: int, pool: int, quorum: int) -> str | None:
-    needed = min(quorum, pool)
-    if answered == 0:
-        return "no model answered"
-    if answered < needed:
-        return f"only {answered} of {pool} models answered (quorum is {needed})"
-    return None
-
-
-def _consensus_summary(final: Mapping[str, _Answer], findings: Sequence[Finding]) -> str:
-    if len(final) == 1:
-        return next(iter(final.values())).summary
-    shared = sum(1 for f in findings if len(f.models) > 1)
-    count = len(findings)
-    return (
-        f"Consensus of {len(final)} models: {count} finding{'' if count == 1 else 's'}, "
-        f"{shared} raised by more than one model."
-    )

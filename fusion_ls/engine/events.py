@@ -6,9 +6,12 @@ Neither the pool nor the engine knows which.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from fusion_ls.findings import FusedExplanation, FusedReview, ModelRun, ProposedFinding
+from fusion_ls.errors import FusionError
+from fusion_ls.findings import Finding, FusedExplanation, FusedReview, ModelRun, ProposedFinding
 
 __all__ = [
     "Event",
@@ -17,8 +20,10 @@ __all__ = [
     "ModelFinished",
     "Notice",
     "Progress",
+    "Provisional",
     "ReviewFinished",
     "RoundStarted",
+    "drain",
 ]
 
 
@@ -48,6 +53,16 @@ class ModelFinished:
 
 
 @dataclass(frozen=True)
+class Provisional:
+    """The consensus of the answers so far, post-processed like the final findings: what an
+    editor shows (`2/3 models so far`) until the fused set replaces it."""
+
+    findings: tuple[Finding, ...]
+    answered: int
+    pool: int
+
+
+@dataclass(frozen=True)
 class JudgeStarted:
     judge: str
 
@@ -62,7 +77,32 @@ class ExplanationFinished:
     explanation: FusedExplanation
 
 
-Event = Notice | RoundStarted | ModelFinished | JudgeStarted | ReviewFinished | ExplanationFinished
+Event = (
+    Notice
+    | RoundStarted
+    | ModelFinished
+    | Provisional
+    | JudgeStarted
+    | ReviewFinished
+    | ExplanationFinished
+)
+
+
+async def drain(
+    events: AsyncGenerator[Event, None], on_event: Callable[[Event], None] = lambda _: None
+) -> FusedReview | FusedExplanation:
+    """Run an engine call to its end, handing each event to `on_event`; the result.
+
+    The generator is closed however this ends, which cancels every model call still running.
+    """
+    async with aclosing(events):
+        async for event in events:
+            on_event(event)
+            if isinstance(event, ReviewFinished):
+                return event.review
+            if isinstance(event, ExplanationFinished):
+                return event.explanation
+    raise FusionError("the engine stopped without a result")
 
 
 @dataclass
@@ -72,7 +112,7 @@ class Progress:
     parts: list[str] = field(default_factory=list)
 
     def update(self, event: Event) -> str:
-        if isinstance(event, Notice):
+        if isinstance(event, Notice | Provisional):
             return " · ".join(self.parts)
         if isinstance(event, RoundStarted):
             self.parts = [f"round {event.round}: 0/{event.models} answered"]

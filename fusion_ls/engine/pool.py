@@ -16,20 +16,12 @@ from typing import Generic, TypeVar
 
 from fusion_ls.errors import ProviderError
 from fusion_ls.findings import ModelRun, ModelStatus, Usage
+from fusion_ls.reviewers.base import Reply
 
-__all__ = ["Answered", "Failed", "Outcome", "Reply", "ask_one", "fan_out"]
+__all__ = ["Answered", "Call", "Failed", "Outcome", "ask_one", "fan_out"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Reply(Generic[T]):
-    """A model's parsed answer and what it cost (repair retries included)."""
-
-    value: T
-    usage: Usage
-    cached: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from fusion_ls.findings import CATEGORIES, SEVERITIES, LineRange, ProposedFinding
+from fusion_ls.findings import CATEGORIES, SEVERITIES, ProposedFinding, Scope
+from fusion_ls.reviewers.base import Parse, Prompt
 from fusion_ls.reviewers.chat import ChatMessage, ResponseSchema
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "JUDGED_REVIEW_SCHEMA",
     "REVIEW_SCHEMA",
     "CodeExcerpt",
+    "asking",
     "best_of_schema",
     "debate_messages",
     "explain_messages",
@@ -28,6 +30,8 @@ __all__ = [
     "repair_messages",
     "review_messages",
 ]
+
+T = TypeVar("T")
 
 
 def _finding_schema(*, with_supporters: bool) -> dict[str, Any]:
@@ -114,34 +118,39 @@ def best_of_schema(labels: Sequence[str]) -> ResponseSchema:
 
 @dataclass(frozen=True)
 class CodeExcerpt:
-    """What the models see of a document: a window of numbered lines around the reviewed range."""
+    """What the models see of a document: windows of numbered lines around the reviewed ranges."""
 
     path: str
     language: str
     lines: Sequence[str]
-    reviewed: LineRange
+    reviewed: Scope
     context_lines: int
 
     @property
-    def window(self) -> LineRange:
-        return LineRange(
-            start=max(1, self.reviewed.start - self.context_lines),
-            end=min(len(self.lines), self.reviewed.end + self.context_lines),
-        )
+    def windows(self) -> Scope:
+        return self.reviewed.widened(self.context_lines, len(self.lines))
 
     def render(self) -> str:
-        """Numbered lines between markers; reviewed lines start with `>`, context with a space."""
-        window = self.window
-        width = len(str(window.end))
-        body = []
-        for number in range(window.start, window.end + 1):
-            mark = ">" if number in self.reviewed else " "
-            body.append(f"{mark}{number:>{width}} | {self.lines[number - 1]}")
+        """Numbered lines between markers; reviewed lines start with `>`, context with a space,
+        and a `⋮` line stands for the lines left out between two windows."""
+        windows = self.windows
+        width = len(str(windows.bounds.end))
+        body: list[str] = []
+        for window in windows.ranges:
+            if body:
+                body.append(f" {'⋮':>{width}} |")
+            for number in range(window.start, window.end + 1):
+                mark = ">" if number in self.reviewed else " "
+                body.append(f"{mark}{number:>{width}} | {self.lines[number - 1]}")
         header = (
             f'<code path="{self.path}" language="{self.language}" '
-            f'lines="{window}" reviewed="{self.reviewed}">'
+            f'lines="{_attribute(windows)}" reviewed="{_attribute(self.reviewed)}">'
         )
         return "\n".join([header, *body, "</code>"])
+
+
+def _attribute(scope: Scope) -> str:
+    return ",".join(map(str, scope.ranges))
 
 
 _DATA_RULE = (
@@ -338,3 +347,8 @@ def repair_messages(
             "following the required form exactly.",
         ),
     )
+
+
+def asking(messages: tuple[ChatMessage, ...], schema: ResponseSchema, parse: Parse[T]) -> Prompt[T]:
+    """A prompt whose invalid answers are repaired with `repair_messages`."""
+    return Prompt(messages, schema, parse, repair_messages)

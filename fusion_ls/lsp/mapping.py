@@ -12,8 +12,6 @@ from typing import Any
 
 from lsprotocol import types
 
-from fusion_ls.config.settings import Mode
-from fusion_ls.engine.fusion.consensus import similarity
 from fusion_ls.errors import ConfigIssue
 from fusion_ls.findings import (
     Finding,
@@ -21,8 +19,8 @@ from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
     LineRange,
+    Mode,
     ModelRun,
-    ProposedFinding,
     Usage,
 )
 from fusion_ls.lsp.tracking import LineEdit
@@ -140,36 +138,16 @@ def _fix_diff(finding: Finding, lines: Sequence[str]) -> list[str]:
     return ["**Fix**", "", "```diff", *(d.rstrip("\n") for d in diff), "```", ""]
 
 
-def _statements(finding: Finding, statements: dict[str, list[ProposedFinding]]) -> list[str]:
+def _statements(finding: Finding) -> list[str]:
     """What each model said about this problem, when they said it differently."""
-    said = {}
-    fused = _as_proposed(finding)
-    for model in finding.models:
-        matches = [
-            (score, own)
-            for own in statements.get(model, [])
-            if (score := similarity(own, fused)) is not None
-        ]
-        if matches:
-            said[model] = max(matches, key=lambda m: m[0])[1]
-    wordings = {own.message for own in said.values()}
-    if len(wordings) < 2:
+    if len({said.message for said in finding.statements}) < 2:
         return []
     rows = ["**What each model said**", ""]
-    rows += [f"- `{model}` ({own.severity}): {own.message}" for model, own in said.items()]
+    rows += [f"- `{said.model}` ({said.severity}): {said.message}" for said in finding.statements]
     return [*rows, ""]
 
 
-def _as_proposed(finding: Finding) -> ProposedFinding:
-    return ProposedFinding.model_validate(finding.model_dump(exclude={"id", "models", "agreement"}))
-
-
-def finding_hover(
-    finding: Finding,
-    review: FusedReview,
-    statements: dict[str, list[ProposedFinding]],
-    lines: Sequence[str],
-) -> str:
+def finding_hover(finding: Finding, review: FusedReview, lines: Sequence[str]) -> str:
     """Markdown for a hover on a finding: the reasoning, who agreed, the fix, what it cost."""
     parts = [
         f"**{finding.severity} · {finding.category}** — {finding.message}",
@@ -179,8 +157,7 @@ def finding_hover(
     ]
     if finding.rationale:
         parts += [finding.rationale, ""]
-    as_reviewed = next((f for f in review.findings if f.id == finding.id), finding)
-    parts += _statements(as_reviewed, statements)
+    parts += _statements(finding)
     parts += _fix_diff(finding, lines)
     parts += _review_footer(review.mode, review.models, review.judge, review.usage)
     if review.degraded:
@@ -233,13 +210,12 @@ def fix_edit(uri: str, version: int, lines: Sequence[str], fix: Fix) -> types.Wo
 def apply_fix_action(
     finding: Finding, diagnostic_: types.Diagnostic, edit: types.WorkspaceEdit
 ) -> types.CodeAction:
-    agreed, answered = finding.agreement.split("/")
     return types.CodeAction(
         title=f"Fusion: apply fix — {finding.message}",
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic_],
         edit=edit,
-        is_preferred=agreed == answered,
+        is_preferred=finding.unanimous,
     )
 
 

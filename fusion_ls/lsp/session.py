@@ -15,7 +15,6 @@ from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
     LineRange,
-    ProposedFinding,
 )
 from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit, relocate
 
@@ -24,7 +23,6 @@ __all__ = [
     "Explained",
     "Published",
     "RangeKey",
-    "ReviewRecord",
     "Shown",
     "Snapshot",
 ]
@@ -40,21 +38,13 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class ReviewRecord:
-    """One finished review, and what each model said (for hover)."""
-
-    review: FusedReview
-    statements: dict[str, list[ProposedFinding]]
-
-
-@dataclass(frozen=True)
 class Published:
     """A finding on the current text: its lines (and its fix's) already moved to where they are."""
 
     finding: Finding
     anchor: Anchor
     fix_anchor: Anchor | None
-    record: ReviewRecord
+    review: FusedReview
 
 
 @dataclass(frozen=True)
@@ -98,7 +88,7 @@ def _follow(item: Published, edits: Sequence[LineEdit], lines: Sequence[str]) ->
             "fix": _move_fix(item.finding.fix, fix_anchor),
         }
     )
-    return Published(finding, anchor, fix_anchor, item.record)
+    return Published(finding, anchor, fix_anchor, item.review)
 
 
 def _shift(line: int, edits: Sequence[LineEdit]) -> int:
@@ -159,28 +149,31 @@ class DocumentState:
         return sorted(shown, key=lambda item: (item[0].line_start, item[0].line_end))
 
     def place_review(
-        self, snapshot: Snapshot, record: ReviewRecord, lines: Sequence[str]
+        self, snapshot: Snapshot, review: FusedReview, lines: Sequence[str]
     ) -> int | None:
         """Publish a review made on `snapshot` onto the current `lines`.
 
-        Earlier findings inside the reviewed range are replaced; findings whose text changed
+        Earlier findings inside the reviewed ranges are replaced; findings whose text changed
         since the snapshot are dropped. Returns how many were dropped that way, or None when the
         document changed too much since to say (then nothing is published).
         """
         edits = self.log.since(snapshot.version)
         if edits is None:
             return None
-        reviewed = record.review.lines
-        low, high = _shift(reviewed.start, edits), _shift(reviewed.end, edits)
-        self.published = [p for p in self.published if not (low <= p.finding.line_start <= high)]
+        spans = [(_shift(r.start, edits), _shift(r.end, edits)) for r in review.ranges]
+        self.published = [
+            p
+            for p in self.published
+            if not any(low <= p.finding.line_start <= high for low, high in spans)
+        ]
         stale = 0
-        for finding in record.review.findings:
+        for finding in review.findings:
             fix = finding.fix
             item = Published(
                 finding,
                 Anchor.at(snapshot.lines, finding.line_start, finding.line_end),
                 Anchor.at(snapshot.lines, fix.line_start, fix.line_end) if fix else None,
-                record,
+                review,
             )
             moved = _follow(item, edits, lines)
             if moved is None:

@@ -18,7 +18,8 @@ import {
   systemLookup,
   type CommandLookup,
 } from './serverOptions';
-import { parseResult, type FusionResult, type StatusEvent } from './statusBar';
+import { parseResult, type CommandResult } from './results';
+import type { StatusEvent } from './statusBar';
 
 export const EXECUTE_COMMAND = 'workspace/executeCommand';
 export const CANCEL_PROGRESS = 'window/workDoneProgress/cancel';
@@ -76,7 +77,7 @@ export class Controller implements vscode.Disposable {
   }
 
   /** Runs `fusion.*` for the active editor; resolves with the server's answer (or undefined). */
-  async run(action: Action): Promise<FusionResult | undefined> {
+  async run(action: Action): Promise<CommandResult | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (editor === undefined) {
       void vscode.window.showInformationMessage('Fusion: open a file to review first.');
@@ -105,7 +106,15 @@ export class Controller implements vscode.Disposable {
     this.inFlight.add(source);
     this.deps.status.apply({ type: 'sent', action });
     try {
-      const result = parseResult(await client.sendRequest<unknown>(EXECUTE_COMMAND, params, source.token));
+      const answer = await client.sendRequest<unknown>(EXECUTE_COMMAND, params, source.token);
+      const result = parseResult(answer);
+      if (result === undefined && answer !== null && answer !== undefined) {
+        // A server newer or older than this extension: say so rather than "no answer".
+        const error = `fusion-ls answered ${params.command} with a result this extension does not understand`;
+        this.deps.output.warn(`${error}: ${JSON.stringify(answer)}`);
+        this.deps.status.apply({ type: 'answered', action, result, error });
+        return undefined;
+      }
       this.deps.status.apply({ type: 'answered', action, result });
       return result;
     } catch (error) {

@@ -11,30 +11,15 @@ import type {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { COMMANDS, OPEN_SETTINGS, type Action } from './ids';
+import type { CommandResult, Reviewed } from './results';
 import { COMMAND_SETTING } from './serverOptions';
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'missing' | 'failed';
 
-/** What a `fusion.*` command answers; every field but `status` is optional. */
-export interface FusionResult {
-  status: string;
-  message?: string;
-  findings?: number;
-  stale?: number;
-  degraded?: boolean;
-  explanation?: string;
-  mode?: string;
-  models?: number | Array<{ status?: string }>;
-  tokens?: number;
-  cost_usd?: number;
-  elapsed_s?: number;
-  usage?: { total_tokens?: number; cost_usd?: number | null };
-}
-
 export type StatusEvent =
   | { type: 'server'; state: ServerState; detail?: string }
   | { type: 'sent'; action: Action }
-  | { type: 'answered'; action: Action; result: FusionResult | undefined; error?: string }
+  | { type: 'answered'; action: Action; result: CommandResult | undefined; error?: string }
   | {
       type: 'progress';
       token: ProgressToken;
@@ -91,7 +76,7 @@ export class StatusModel {
         if (index >= 0) {
           this.pending.splice(index, 1);
         }
-        this.summary = summarize(event.action, event.result, event.error);
+        this.summary = summarize(event.result, event.error);
         break;
       }
       case 'progress':
@@ -183,7 +168,7 @@ function plural(count: number, word: string): string {
 }
 
 /** The last run in a few words for the bar, and everything the result carries for the tooltip. */
-export function summarize(action: Action, result: FusionResult | undefined, error?: string): Summary | undefined {
+export function summarize(result: CommandResult | undefined, error?: string): Summary | undefined {
   if (error !== undefined) {
     return { text: 'failed', tooltip: error, icon: '$(warning) Fusion' };
   }
@@ -201,79 +186,39 @@ export function summarize(action: Action, result: FusionResult | undefined, erro
         tooltip: 'the file changed while the models worked; the results no longer fit the text and were dropped',
         icon: IDLE,
       };
-    default:
-      return {
-        text: 'failed',
-        tooltip: result.message ?? `status "${result.status}"`,
-        icon: '$(warning) Fusion',
-      };
+    case 'error':
+      return { text: 'failed', tooltip: result.message ?? 'the server reported an error', icon: '$(warning) Fusion' };
   }
-  if (action === 'clear') {
-    return undefined;
+  switch (result.kind) {
+    case 'clear':
+      return undefined;
+    case 'clearCache':
+      return { text: 'cache cleared', tooltip: `cleared ${plural(result.cleared, 'cached answer')}`, icon: IDLE };
+    case 'explain':
+      return { text: 'explained', tooltip: 'explained — hover over the explained lines to read it', icon: IDLE };
+    case 'review':
+      return summarizeReview(result);
   }
-  if (action === 'explain') {
-    const details = extras(result);
-    return {
-      text: 'explained',
-      tooltip: ['explained — hover over the explained lines to read it', ...details].join(' · '),
-      icon: IDLE,
-    };
-  }
-  const head: string[] = [];
-  if (typeof result.findings === 'number') {
-    head.push(plural(result.findings, 'finding'));
-  } else {
-    head.push('reviewed');
-  }
-  if (typeof result.stale === 'number' && result.stale > 0) {
+}
+
+/** Count, edits and degradation, then cost in the bar; mode, models, time, tokens and cost in the tooltip. */
+function summarizeReview(result: Reviewed): Summary {
+  const head = [plural(result.findings, 'finding')];
+  if (result.stale > 0) {
     head.push(`${result.stale} dropped after edits`);
   }
-  if (result.degraded === true) {
+  if (result.degraded) {
     head.push('degraded');
   }
-  const cost = costOf(result);
-  const text = [...head, ...(cost !== undefined ? [cost] : [])].join(' · ');
-  return { text, tooltip: [...head, ...extras(result)].join(' · '), icon: IDLE };
-}
-
-function costOf(result: FusionResult): string | undefined {
-  const cost = typeof result.cost_usd === 'number' ? result.cost_usd : result.usage?.cost_usd;
-  return typeof cost === 'number' ? `$${cost.toFixed(4)}` : undefined;
-}
-
-/** Optional facts a result may carry: mode, models, time, tokens, cost. */
-function extras(result: FusionResult): string[] {
-  const parts: string[] = [];
-  if (typeof result.mode === 'string') {
-    parts.push(result.mode);
-  }
-  if (typeof result.models === 'number') {
-    parts.push(plural(result.models, 'model'));
-  } else if (Array.isArray(result.models)) {
-    const ok = result.models.filter((m) => m.status === 'ok').length;
-    parts.push(`${ok}/${result.models.length} models answered`);
-  }
-  if (typeof result.elapsed_s === 'number') {
-    parts.push(`${result.elapsed_s.toFixed(1)} s`);
-  }
-  const tokens = typeof result.tokens === 'number' ? result.tokens : result.usage?.total_tokens;
-  if (typeof tokens === 'number') {
-    parts.push(plural(tokens, 'token'));
-  }
-  const cost = costOf(result);
-  if (cost !== undefined) {
-    parts.push(cost);
-  }
-  return parts;
-}
-
-/** A command's answer as a `FusionResult`, or undefined when it is not one. */
-export function parseResult(value: unknown): FusionResult | undefined {
-  if (typeof value !== 'object' || value === null) {
-    return undefined;
-  }
-  const status = (value as { status?: unknown }).status;
-  return typeof status === 'string' ? (value as FusionResult) : undefined;
+  const cost = result.usage.cost_usd === null ? [] : [`$${result.usage.cost_usd.toFixed(4)}`];
+  const answered = result.models.filter((m) => m.status === 'ok').length;
+  const details = [
+    result.mode,
+    `${answered}/${result.models.length} models answered`,
+    `${result.elapsed_s.toFixed(1)} s`,
+    plural(result.usage.total_tokens, 'token'),
+  ];
+  return { text: [...head, ...cost].join(' · '), tooltip: [...head, ...details, ...cost].join(' · '), icon: IDLE };
 }
 
 /** Copies the model's view onto a real status-bar item. */

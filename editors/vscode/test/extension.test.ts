@@ -9,6 +9,7 @@ import * as path from 'path';
 import type * as vscode from 'vscode';
 import type { Controller } from '../src/controller';
 import { activate, deactivate } from '../src/extension';
+import { reviewed } from './fixtures';
 import { CloseAction, LanguageClient, State, clients, type SentRequest } from './mocks/languageclient';
 import { LogOutputChannel, Uri, mock, workspace } from './mocks/vscode';
 
@@ -105,7 +106,7 @@ describe('commands', () => {
     await start().ready();
     mock.editor('/work/app.py', [4, 0, 9, 3]);
     const result = await run('fusion-ls.reviewSelection');
-    assert.deepStrictEqual(result, { status: 'ok', findings: 0 });
+    assert.deepStrictEqual(result, reviewed());
     const [request] = clients.last.requests;
     assert.ok(request);
     assert.strictEqual(request.method, 'workspace/executeCommand');
@@ -146,15 +147,27 @@ describe('commands', () => {
     await start().ready();
     mock.editor('/work/app.py', [0, 0, 3, 0]);
     clients.respond = (request: SentRequest) =>
-      new Promise((resolve) => request.token?.onCancellationRequested(() => resolve({ status: 'cancelled' })));
+      new Promise((resolve) => request.token?.onCancellationRequested(() => resolve({ kind: 'review', status: 'cancelled', message: null })));
     const review = run('fusion-ls.reviewSelection');
     await tick();
     assert.match(statusText(), /^\$\(sync~spin\) Fusion: reviewing…/);
     await run('fusion-ls.cancel');
-    assert.deepStrictEqual(await review, { status: 'cancelled' });
+    assert.deepStrictEqual(await review, { kind: 'review', status: 'cancelled', message: null });
     assert.strictEqual(statusText(), '$(sparkle) Fusion: cancelled');
     await run('fusion-ls.cancel');
     assert.match(mock.messages[mock.messages.length - 1]?.text ?? '', /no review is running/);
+  });
+
+  it('logs an answer it does not understand and shows it as failed, not as "no answer"', async () => {
+    await start().ready();
+    mock.editor('/work/app.py', [0, 0, 3, 0]);
+    clients.respond = () => Promise.resolve({ status: 'ok', findings: 2 }); // no kind: an older server
+    assert.strictEqual(await run('fusion-ls.reviewSelection'), undefined);
+    assert.strictEqual(statusText(), '$(warning) Fusion: failed');
+    assert.ok(
+      output().logged.some((l) => l.level === 'warn' && /fusion\.review with a result .*"findings":2/.test(l.message)),
+      'the answer is logged',
+    );
   });
 });
 
@@ -294,7 +307,7 @@ describe('status bar', () => {
     client.progress('fusion-1', { kind: 'report', message: 'round 1: 3/3 answered · judging…' });
     assert.strictEqual(statusText(), '$(sync~spin) Fusion: round 1: 3/3 answered · judging…');
     client.progress('fusion-1', { kind: 'end', message: '2 findings' });
-    answer({ status: 'ok', findings: 2, stale: 0, degraded: false });
+    answer(reviewed({ findings: 2 }));
     await review;
     assert.strictEqual(statusText(), '$(sparkle) Fusion: 2 findings');
     assert.strictEqual(client.shownProgress.length, 4, 'VS Code’s own progress UI still gets every value');

@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import type * as vscode from 'vscode';
 import { COMMANDS, OPEN_SETTINGS } from '../src/ids';
-import { StatusBar, StatusModel, parseResult, summarize } from '../src/statusBar';
+import { StatusBar, StatusModel, summarize } from '../src/statusBar';
+import { reviewed } from './fixtures';
 import { StatusBarAlignment, StatusBarItem } from './mocks/vscode';
 
 function running(): StatusModel {
@@ -50,7 +51,7 @@ describe('StatusModel', () => {
   it('shows "reviewing…" for a command the server has not reported progress on', () => {
     const model = running();
     assert.strictEqual(model.apply({ type: 'sent', action: 'review' }).text, '$(sync~spin) Fusion: reviewing…');
-    const view = model.apply({ type: 'answered', action: 'review', result: { status: 'ok', findings: 1 } });
+    const view = model.apply({ type: 'answered', action: 'review', result: reviewed({ findings: 1 }) });
     assert.strictEqual(view.text, '$(sparkle) Fusion: 1 finding');
   });
 
@@ -76,7 +77,7 @@ describe('StatusModel', () => {
     view = model.apply({
       type: 'answered',
       action: 'review',
-      result: { status: 'ok', findings: 2, stale: 1, degraded: true },
+      result: reviewed({ findings: 2, stale: 1, degraded: true }),
     });
     assert.strictEqual(view.text, '$(sparkle) Fusion: 2 findings · 1 dropped after edits · degraded');
   });
@@ -106,37 +107,48 @@ describe('StatusModel', () => {
 });
 
 describe('summarize', () => {
-  it('shows what the result contains: count, cost in the text; mode, models, time, tokens in the tooltip', () => {
-    const summary = summarize('review', {
-      status: 'ok',
-      findings: 3,
-      mode: 'merge',
-      models: [{ status: 'ok' }, { status: 'ok' }, { status: 'timeout' }],
-      elapsed_s: 9.114,
-      usage: { total_tokens: 7058, cost_usd: 0.0179 },
-    });
+  it('shows what a review carries: count, cost in the text; mode, models, time, tokens in the tooltip', () => {
+    const summary = summarize(
+      reviewed({
+        findings: 3,
+        mode: 'merge',
+        models: [
+          { model: 'a', status: 'ok', cached: false },
+          { model: 'b', status: 'ok', cached: true },
+          { model: 'c', status: 'timeout', cached: false },
+        ],
+        elapsed_s: 9.114,
+        usage: { total_tokens: 7058, cost_usd: 0.0179 },
+      }),
+    );
     assert.strictEqual(summary?.text, '3 findings · $0.0179');
     assert.strictEqual(summary?.tooltip, '3 findings · merge · 2/3 models answered · 9.1 s · 7058 tokens · $0.0179');
   });
 
-  it('words every status', () => {
-    assert.strictEqual(summarize('review', { status: 'ok', findings: 0 })?.text, '0 findings');
-    assert.strictEqual(summarize('review', { status: 'cancelled' })?.text, 'cancelled');
-    assert.strictEqual(summarize('review', { status: 'stale' })?.text, 'results dropped');
-    assert.strictEqual(summarize('explain', { status: 'ok', explanation: '…' })?.text, 'explained');
-    assert.strictEqual(summarize('clear', { status: 'ok' }), undefined, 'clearing returns to idle');
-    const failed = summarize('review', { status: 'error', message: 'no model answered' });
-    assert.strictEqual(failed?.text, 'failed');
-    assert.strictEqual(failed?.tooltip, 'no model answered');
-    assert.strictEqual(summarize('review', undefined, 'Request failed')?.tooltip, 'Request failed');
-    assert.strictEqual(summarize('review', undefined)?.text, 'no answer');
+  it('leaves the cost out when the providers did not report one', () => {
+    const summary = summarize(reviewed({ findings: 1, mode: 'debate', usage: { total_tokens: 1, cost_usd: null } }));
+    assert.strictEqual(summary?.text, '1 finding');
+    assert.strictEqual(summary?.tooltip, '1 finding · debate · 1/1 models answered · 4.2 s · 1 token');
   });
 
-  it('accepts only objects with a status as results', () => {
-    assert.deepStrictEqual(parseResult({ status: 'ok', findings: 2 }), { status: 'ok', findings: 2 });
-    assert.strictEqual(parseResult(null), undefined);
-    assert.strictEqual(parseResult('ok'), undefined);
-    assert.strictEqual(parseResult({ findings: 2 }), undefined);
+  it('words every kind and status', () => {
+    assert.strictEqual(summarize(reviewed())?.text, '0 findings');
+    assert.strictEqual(summarize({ kind: 'review', status: 'cancelled', message: null })?.text, 'cancelled');
+    assert.strictEqual(summarize({ kind: 'explain', status: 'stale', message: null })?.text, 'results dropped');
+    assert.strictEqual(summarize({ kind: 'explain', status: 'ok', explanation: '…' })?.text, 'explained');
+    assert.strictEqual(summarize({ kind: 'clear', status: 'ok' }), undefined, 'clearing returns to idle');
+    const cache = summarize({ kind: 'clearCache', status: 'ok', cleared: 3 });
+    assert.strictEqual(cache?.text, 'cache cleared');
+    assert.strictEqual(cache?.tooltip, 'cleared 3 cached answers');
+    const failed = summarize({ kind: 'review', status: 'error', message: 'no model answered' });
+    assert.strictEqual(failed?.text, 'failed');
+    assert.strictEqual(failed?.tooltip, 'no model answered');
+    assert.strictEqual(
+      summarize({ kind: 'review', status: 'error', message: null })?.tooltip,
+      'the server reported an error',
+    );
+    assert.strictEqual(summarize(undefined, 'Request failed')?.tooltip, 'Request failed');
+    assert.strictEqual(summarize(undefined)?.text, 'no answer');
   });
 });
 

@@ -20,13 +20,14 @@ Matching and scoring rules (also in `eval/README.md`):
 
 from __future__ import annotations
 
-from fusion_ls.cli.evaluation.dataset import DatasetError, load_dataset
+from fusion_ls.cli.evaluation.dataset import Dataset, DatasetError, load_dataset
 from fusion_ls.cli.evaluation.render import render_eval
 from fusion_ls.cli.evaluation.runner import EvalProgress, EvalReport, run_eval, setups_for
 from fusion_ls.cli.evaluation.scoring import CaseOutcome, match, summarise
 
 __all__ = [
     "CaseOutcome",
+    "Dataset",
     "DatasetError",
     "EvalProgress",
     "EvalReport",

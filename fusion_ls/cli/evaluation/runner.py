@@ -8,26 +8,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable
-from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
-
 from fusion_ls.cli.evaluation.dataset import Dataset, LoadedCase
 from fusion_ls.cli.evaluation.scoring import CaseOutcome, Metrics, Result, score, summarise
-from fusion_ls.config.settings import Mode, ModelRef, Settings
+from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.engine import CodeRequest, Engine
-from fusion_ls.engine.events import ReviewFinished
+from fusion_ls.engine.events import drain
+from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.errors import FusionError, UsageError
-from fusion_ls.findings import FusedReview
+from fusion_ls.findings import FusedReview, Mode
 from fusion_ls.reviewers.http import make_http_client
-from fusion_ls.reviewers.spend import SpendLedger
+from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
-    "FUSION_MODES",
     "EvalProgress",
     "EvalReport",
     "Setup",
@@ -36,7 +33,6 @@ __all__ = [
     "setups_for",
 ]
 
-FUSION_MODES: tuple[Mode, ...] = ("best-of", "merge", "debate")
 DEFAULT_CONCURRENCY = 4
 """Cases reviewed at once within a setup: enough to finish, few enough for rate limits."""
 
@@ -66,7 +62,7 @@ def setups_for(settings: Settings) -> list[Setup]:
     singles = [Setup(ref.name, None, _alone(settings, ref)) for ref in pool]
     if len(pool) < 2:
         return singles
-    return [*singles, *(Setup(mode, mode, settings) for mode in FUSION_MODES)]
+    return [*singles, *(Setup(mode, mode, settings) for mode in MODES)]
 
 
 @dataclass(frozen=True)
@@ -121,18 +117,18 @@ async def _review(engine: Engine, case: LoadedCase, mode: Mode | None, root: Pat
     request = CodeRequest(
         path=case.spec.file,
         text=case.text,
-        lines=case.spec.lines,
+        ranges=(case.spec.lines,) if case.spec.lines else (),
         mode=mode,
         file=case.path,
         workspace=root,
     )
     try:
-        async with aclosing(engine.review(request)) as events:
-            async for event in events:
-                if isinstance(event, ReviewFinished):
-                    return event.review
+        result = await drain(engine.review(request))
     except UsageError as error:  # over a limit or excluded: no later case would fare better
         raise UsageError(f"{case.spec.file}: {error}") from None
+    if not isinstance(result, FusedReview):
+        raise FusionError("the engine answered a review with an explanation")
+    return result
     raise FusionError("the engine stopped without a result")
 
 
@@ -171,33 +167,30 @@ async def _run_setup(
 async def run_eval(
     dataset: Dataset,
     settings: Settings,
-    client: httpx.AsyncClient | None = None,
+    runtime: Runtime | None = None,
     *,
-    ledger: SpendLedger | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: Callable[[EvalProgress], None] = lambda _: None,
 ) -> EvalReport:
     """Run every setup over every case, one setup after another so their latencies are
-    comparable; cases run `concurrency` at a time over one shared HTTP client.
+    comparable; cases run `concurrency` at a time over one runtime (its cache is not used:
+    eval measures the models, not the cache). Without one, a runtime of its own, with no
+    spend ledger.
 
     A UsageError from the engine (a spending limit reached, an excluded file) stops the run.
     """
-    if client is None:
-        async with make_http_client() as own:
+    if runtime is None:
+        async with Runtime(make_http_client()) as own:
             return await run_eval(
-                dataset,
-                settings,
-                own,
-                ledger=ledger,
-                concurrency=concurrency,
-                on_progress=on_progress,
+                dataset, settings, own, concurrency=concurrency, on_progress=on_progress
             )
+    measuring = replace(runtime, cache=None)
     setups = setups_for(settings)
     results: list[SetupResult] = []
     for number, setup in enumerate(setups, start=1):
         progress = EvalProgress(number, len(setups), setup.name, 0, len(dataset.cases))
         # A setup measures the models it names: never the offline analyzers in their place.
-        engine = Engine(setup.settings, client, ledger=ledger, offline_fallback=False)
+        engine = Engine(setup.settings, measuring, offline_fallback=False)
         results.append(await _run_setup(setup, dataset, engine, concurrency, progress, on_progress))
     return EvalReport(
         dataset=str(dataset.root),

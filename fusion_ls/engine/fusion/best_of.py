@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from fusion_ls.engine.answers import InvalidAnswer
+from fusion_ls.engine.answers import parse_verdict
 from fusion_ls.engine.fusion.consensus import Cluster, sort_findings, to_finding
 from fusion_ls.engine.fusion.labels import read_label
+from fusion_ls.engine.fusion.panel import Fused, Panel
+from fusion_ls.engine.prompts import asking, best_of_schema, judge_best_of_messages
 from fusion_ls.findings import BestOfVerdict, Finding, ProposedFinding
+from fusion_ls.reviewers.base import InvalidAnswer, Prompt
 
-__all__ = ["check_verdict", "winner_findings"]
+__all__ = ["BestOf", "check_verdict", "winner_findings"]
 
 
 def check_verdict(verdict: BestOfVerdict, labels: Sequence[str]) -> BestOfVerdict:
@@ -36,3 +39,25 @@ def winner_findings(
         models = home.models if home else [winner]
         fused.append(to_finding(path, finding, models, answered))
     return sort_findings(fused)
+
+
+class BestOf:
+    """The judge scores each whole answer; the winner's findings are the result."""
+
+    def prompt(self, panel: Panel) -> Prompt[BestOfVerdict]:
+        labels = list(panel.labels)
+        answers = {label: (a.findings, a.summary) for label, a in panel.by_label().items()}
+        return asking(
+            judge_best_of_messages(panel.excerpt, panel.instructions, answers),
+            best_of_schema(labels),
+            lambda text, _: check_verdict(parse_verdict(text), labels),
+        )
+
+    def fuse(self, panel: Panel, answer: BestOfVerdict) -> Fused:
+        winner = panel.labels[answer.winner]
+        findings = {model: a.findings for model, a in panel.answers.items()}
+        chosen = winner_findings(
+            panel.excerpt.path, winner, findings, panel.clusters, len(panel.answers)
+        )
+        note = f"best-of: the judge chose {winner}. {answer.reason}".strip()
+        return Fused(chosen, f"{panel.answers[winner].summary}\n\n{note}".strip())

@@ -15,7 +15,6 @@ from fusion_ls.findings import SEVERITIES, Finding, ProposedFinding
 
 __all__ = [
     "Cluster",
-    "agreement",
     "all_agree",
     "cluster",
     "consensus",
@@ -110,10 +109,6 @@ def cluster(answers: Mapping[str, Sequence[ProposedFinding]]) -> list[Cluster]:
     return clusters
 
 
-def agreement(models: Sequence[str], answered: int) -> str:
-    return f"{len(models)}/{answered}"
-
-
 def to_finding(
     path: str, finding: ProposedFinding, models: Sequence[str], answered: int
 ) -> Finding:
@@ -128,7 +123,7 @@ def to_finding(
         rationale=finding.rationale,
         fix=finding.fix,
         models=list(models),
-        agreement=agreement(models, answered),
+        answered=answered,
     )
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from fusion_ls.engine.anchoring import anchor_all
+from fusion_ls.engine.answers import ParsedReview, parse_judged_review
 from fusion_ls.engine.fusion.consensus import Cluster, find_cluster, sort_findings, to_finding
 from fusion_ls.engine.fusion.labels import read_label
+from fusion_ls.engine.fusion.panel import Fused, Panel
+from fusion_ls.engine.prompts import JUDGED_REVIEW_SCHEMA, asking, judge_merge_messages
 from fusion_ls.findings import Finding, JudgedFinding
+from fusion_ls.reviewers.base import Prompt
 
-__all__ = ["merged_findings"]
+__all__ = ["Merge", "merged_findings"]
 
 
 def _supporters(
@@ -47,3 +52,22 @@ def merged_findings(
         models = [m for m in pool_order if m in named]
         fused[key] = to_finding(path, finding, models, len(labels))
     return sort_findings(list(fused.values())), unsupported
+
+
+class Merge:
+    """The judge states every real problem once, naming its supporters by label."""
+
+    def prompt(self, panel: Panel) -> Prompt[ParsedReview[JudgedFinding]]:
+        answers = {label: a.findings for label, a in panel.by_label().items()}
+        return asking(
+            judge_merge_messages(panel.excerpt, panel.instructions, answers),
+            JUDGED_REVIEW_SCHEMA,
+            lambda text, salvage: parse_judged_review(text, salvage=salvage),
+        )
+
+    def fuse(self, panel: Panel, answer: ParsedReview[JudgedFinding]) -> Fused:
+        kept, lost = anchor_all(answer.findings, panel.doc)
+        merged, unsupported = merged_findings(
+            panel.excerpt.path, kept, panel.labels, panel.clusters, list(panel.answers)
+        )
+        return Fused(merged, answer.summary, dropped=lost + answer.skipped + unsupported)

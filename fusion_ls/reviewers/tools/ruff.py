@@ -1,36 +1,26 @@
-"""Local analyzers as pool members: `tool:ruff` reviews Python offline, free and in milliseconds.
+"""`tool:ruff`: ruff's report on Python, offline, free and in milliseconds.
 
-An analyzer turns a tool's report into findings of the model contract, so its findings cluster
-with the models', count in agreement and reach the judge as evidence. One small adapter each;
-`ANALYZERS` is the registry (its names are `settings.KNOWN_TOOLS`).
+The project's ruff settings apply, plus the bug, security and performance rule families a
+review is for. Rule codes become severities and categories; ruff's character edits become the
+whole-line fixes of the model contract.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from fusion_ls.errors import ProviderError
 from fusion_ls.findings import Category, Fix, ProposedFinding, Severity
+from fusion_ls.reviewers.registry import register_analyzer
+from fusion_ls.reviewers.tools.base import Analyzer, run_tool
 
-__all__ = ["ANALYZERS", "Analyzer", "Ruff"]
-
-
-class Analyzer(Protocol):
-    """A local tool that reviews text: a name, the file suffixes it handles, one async call."""
-
-    name: str
-    suffixes: frozenset[str]
-
-    async def review(
-        self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
-    ) -> list[ProposedFinding]: ...
+__all__ = ["Ruff"]
 
 
 class _Position(BaseModel):
@@ -117,11 +107,11 @@ def _line_fix(fix: _RuffFix, lines: Sequence[str]) -> Fix | None:
     return Fix(line_start=first, line_end=last, replacement=block.removesuffix("\n"))
 
 
-class Ruff:
-    """ruff's JSON report on the reviewed text; the project's ruff settings apply, plus the
-    bug, security and performance rule families a review is for."""
+@register_analyzer
+class Ruff(Analyzer):
+    """ruff's JSON report on the reviewed text."""
 
-    name = "ruff"
+    tool = "ruff"
     suffixes = frozenset({".py", ".pyi"})
     extra_rules = "B,S,PERF,PLE"
 
@@ -160,35 +150,11 @@ class Ruff:
             "--no-cache", "--extend-select", self.extra_rules,
             "--stdin-filename", PurePath(path).name, "-",
         ]  # fmt: skip
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *command,
-                cwd=cwd,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except OSError as error:
-            raise ProviderError(f"cannot run ruff: {error}") from None
-        try:
-            out, err = await asyncio.wait_for(process.communicate(text.encode()), timeout_s)
-        except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
-            reason = f"ruff gave no report within {timeout_s:g} s"
-            raise ProviderError(reason, status="timeout") from None
-        except asyncio.CancelledError:
-            process.kill()
-            await process.wait()
-            raise
-        if process.returncode not in (0, 1):
-            said = err.decode(errors="replace").strip().splitlines() or ["no output"]
-            raise ProviderError(f"ruff failed: {said[-1][:200]}")
+        out = await run_tool(
+            "ruff", command, text.encode(), cwd, timeout_s, ok_codes=frozenset({0, 1})
+        )
         try:
             report = json.loads(out or b"[]")
         except ValueError:
             raise ProviderError("ruff's report was not JSON", status="invalid") from None
         return report if isinstance(report, list) else []
-
-
-ANALYZERS: dict[str, Analyzer] = {"ruff": Ruff()}

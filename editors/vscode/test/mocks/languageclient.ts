@@ -20,6 +20,7 @@ import type {
   WorkDoneProgressEnd,
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
+import { reviewed } from '../fixtures';
 import { EventEmitter, LogOutputChannel, type CancellationToken, type Range, type Uri } from './vscode';
 
 export enum State {
@@ -49,11 +50,11 @@ type Responder = (request: SentRequest) => Promise<unknown>;
 export const clients = {
   built: [] as LanguageClient[],
   start: (): Promise<void> => Promise.resolve(),
-  respond: ((): Promise<unknown> => Promise.resolve({ status: 'ok', findings: 0 })) as Responder,
+  respond: ((): Promise<unknown> => Promise.resolve(reviewed())) as Responder,
   reset(): void {
     this.built.length = 0;
     this.start = () => Promise.resolve();
-    this.respond = () => Promise.resolve({ status: 'ok', findings: 0 });
+    this.respond = () => Promise.resolve(reviewed());
   },
   get last(): LanguageClient {
     const client = this.built[this.built.length - 1];

@@ -1,0 +1,100 @@
+"""What the `fusion.*` commands answer, as pydantic models: the contract with editor clients.
+
+Every result has a `kind` (which command answered) and a `status`; the VS Code client declares
+the same shapes in `editors/vscode/src/results.ts`, and a test holds the two together. The
+server sends `model_dump(mode="json")` of these, never a loose dict.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from fusion_ls.findings import FusedReview, Mode, ModelStatus
+
+__all__ = [
+    "CacheCleared",
+    "Cleared",
+    "CommandResult",
+    "Explained",
+    "ModelState",
+    "NotDone",
+    "Reviewed",
+    "UsageSummary",
+]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelState(_Result):
+    model: str
+    status: ModelStatus
+    cached: bool
+
+
+class UsageSummary(_Result):
+    total_tokens: int
+    cost_usd: float | None
+
+
+class Reviewed(_Result):
+    """A review landed: `findings` are shown now, `stale` were dropped because their text
+    changed while the review ran."""
+
+    kind: Literal["review"] = "review"
+    status: Literal["ok"] = "ok"
+    findings: int
+    stale: int
+    degraded: bool
+    mode: Mode
+    models: list[ModelState]
+    elapsed_s: float
+    usage: UsageSummary
+
+    @classmethod
+    def of(cls, review: FusedReview, stale: int) -> Reviewed:
+        return cls(
+            findings=len(review.findings) - stale,
+            stale=stale,
+            degraded=review.degraded,
+            mode=review.mode,
+            models=[
+                ModelState(model=r.model, status=r.status, cached=r.cached) for r in review.models
+            ],
+            elapsed_s=review.elapsed_s,
+            usage=UsageSummary(
+                total_tokens=review.usage.total_tokens, cost_usd=review.usage.cost_usd
+            ),
+        )
+
+
+class Explained(_Result):
+    kind: Literal["explain"] = "explain"
+    status: Literal["ok"] = "ok"
+    explanation: str
+
+
+class NotDone(_Result):
+    """Nothing was published: cancelled, the document changed too much (`stale`), or an error
+    the person was also shown (`message`)."""
+
+    kind: Literal["review", "explain"]
+    status: Literal["cancelled", "stale", "error"]
+    message: str | None = None
+
+
+class Cleared(_Result):
+    kind: Literal["clear"] = "clear"
+    status: Literal["ok"] = "ok"
+
+
+class CacheCleared(_Result):
+    kind: Literal["clearCache"] = "clearCache"
+    status: Literal["ok"] = "ok"
+    cleared: int
+
+
+CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared

@@ -1,0 +1,78 @@
+"""The one registry of reviewers: every pool entry and the judge become a `Reviewer` here.
+
+A pool entry names a chat model on a provider (`vendor/model`, `{model, provider}`) or a local
+analyzer (`tool:NAME`). Analyzers register themselves with `@register_analyzer` in their own
+module under `reviewers/tools/`, which is imported on first use, so adding one is one file;
+tests register their fakes the same way. Chat models need no registration: any id on a
+configured provider is one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TypeVar
+
+from fusion_ls.config.settings import ModelRef, Settings
+from fusion_ls.reviewers import tools
+from fusion_ls.reviewers.base import Reviewer
+from fusion_ls.reviewers.chat_model import ChatModel, ChatOptions
+from fusion_ls.reviewers.openai_compat import Provider
+from fusion_ls.reviewers.runtime import Runtime
+
+__all__ = ["ANALYZERS", "AnalyzerFactory", "Reviewers", "analyzers", "register_analyzer"]
+
+AnalyzerFactory = Callable[[float], Reviewer]
+"""Builds an analyzer from its time budget in seconds (a class whose __init__ takes it)."""
+
+ANALYZERS: dict[str, AnalyzerFactory] = {}
+"""`tool:NAME` → factory. Filled by `register_analyzer`; read through `analyzers()`."""
+
+A = TypeVar("A", bound=AnalyzerFactory)
+
+
+def register_analyzer(factory: A) -> A:
+    """Class decorator: make `tool:<factory.tool>` a pool member."""
+    ANALYZERS[getattr(factory, "tool")] = factory  # noqa: B009 - a ClassVar of Analyzer
+    return factory
+
+
+@cache
+def _import_tools() -> None:
+    """Import every module of `reviewers/tools` once, so each registers its analyzer."""
+    for module in pkgutil.iter_modules(tools.__path__):
+        importlib.import_module(f"{tools.__name__}.{module.name}")
+
+
+def analyzers() -> Mapping[str, AnalyzerFactory]:
+    """Every registered analyzer by tool name (`ruff` for `tool:ruff`)."""
+    _import_tools()
+    return ANALYZERS
+
+
+class Reviewers:
+    """The reviewers of one `Settings`: a `Reviewer` for each pool entry and for the judge."""
+
+    def __init__(
+        self, settings: Settings, runtime: Runtime, env: Mapping[str, str] | None = None
+    ) -> None:
+        fusion = settings.fusion
+        self._options = ChatOptions(fusion.max_tokens, fusion.temperature, fusion.timeout_s)
+        self._timeout_s = fusion.timeout_s
+        self._cache = runtime.cache
+        self._providers = {
+            name: Provider(name, conf, runtime.http, env)
+            for name, conf in settings.providers.items()
+        }
+
+    def get(self, ref: ModelRef) -> Reviewer:
+        if ref.is_tool:
+            return analyzers()[ref.model](self._timeout_s)
+        return ChatModel(ref, self._providers[ref.provider], self._options, self._cache)
+
+    def analyzers_for(self, path: str) -> list[Reviewer]:
+        """Every registered analyzer that reviews `path` (the offline fallback's pool)."""
+        built = (factory(self._timeout_s) for factory in analyzers().values())
+        return [reviewer for reviewer in built if reviewer.declines(path) is None]
