@@ -128,10 +128,6 @@ async def test_saving_fusion_toml_reloads_it(client: LanguageClient, root: Path)
         types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
 
-    import asyncio
-
-    await asyncio.sleep(1)
-    print("DIAG", client.diagnostics, client.messages)
     await until(lambda: bool(client.diagnostics.get(uri)))
     [problem] = client.diagnostics[uri]
     assert problem.range.start.line == 1 and "fusion.mode" in problem.message

@@ -6,6 +6,10 @@ generators of progress events whose last event carries the result (`events.drain
 its end); cancelling the consumer cancels every model call in flight. The engine never knows
 whether a pool member is a chat model or an analyzer: it asks each through `Reviewer`, and it
 fuses through the mode registry.
+
+It is longer than 450 lines because review and explain share every private step (prepare,
+rounds, judge, shuffle); the steps that stand alone live beside it (rounds, postprocess,
+fusion/).
 """
 
 from __future__ import annotations

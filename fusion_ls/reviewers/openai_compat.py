@@ -4,6 +4,9 @@ Everything a model call can go wrong with (HTTP status, transport failure, malfo
 cut stream, time budget) ends here as a `ProviderError` whose `reason` tells a person what to
 do; callers never see httpx or json exceptions. The API key is only ever put in the
 Authorization header: it is redacted from every message built from a response and never logged.
+
+It is longer than 450 lines because every way a response can fail is mapped here, next to the
+code that reads it; retries, the HTTP client and the data types live in their own modules.
 """
 
 from __future__ import annotations

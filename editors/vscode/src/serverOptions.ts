@@ -6,12 +6,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Executable } from 'vscode-languageclient/node';
+import type { Mode } from './results';
 
 export const SECTION = 'fusion';
 export const DEFAULT_COMMAND = 'fusion-ls';
 export const COMMAND_SETTING = 'fusion.server.command';
 
-export type Mode = 'merge' | 'best-of' | 'debate';
 export type ModelRef = string | { model: string; provider?: string };
 
 /** The `fusion.*` settings, validated. Unset overrides are `undefined` / empty. */
