@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from fusion_ls.findings import Usage
+
 __all__ = [
     "ConfigError",
     "ConfigIssue",
@@ -62,11 +64,12 @@ class UsageError(FusionError):
     """The request itself is wrong (a line range past the end of the file, say)."""
 
 
-ProviderFailure = Literal["error", "timeout", "invalid", "skipped"]
+ProviderFailure = Literal["error", "timeout", "invalid", "truncated", "skipped"]
 
 
 class ProviderError(FusionError):
-    """One model call failed: `reason` is for a person, `retryable` guides the retry loop."""
+    """One model call failed: `reason` is for a person, `retryable` guides the retry loop,
+    `usage` is what the failed call still cost (a truncated answer is paid for)."""
 
     def __init__(
         self,
@@ -76,10 +79,12 @@ class ProviderError(FusionError):
         http_status: int | None = None,
         retryable: bool = False,
         retry_after_s: float | None = None,
+        usage: Usage | None = None,
     ) -> None:
         self.reason = reason
         self.status: ProviderFailure = status
         self.http_status = http_status
         self.retryable = retryable
         self.retry_after_s = retry_after_s
+        self.usage = usage or Usage()
         super().__init__(reason)

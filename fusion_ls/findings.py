@@ -54,7 +54,9 @@ CATEGORIES: tuple[Category, ...] = (
 )
 Mode = Literal["best-of", "merge", "debate"]
 """A fusion mode; `engine.fusion.modes.MODES` is the registry, tested to match."""
-ModelStatus = Literal["ok", "error", "timeout", "invalid", "cancelled", "late", "skipped"]
+ModelStatus = Literal[
+    "ok", "error", "timeout", "invalid", "truncated", "cancelled", "late", "skipped"
+]
 
 
 class _Contract(BaseModel):

@@ -68,7 +68,7 @@ def workspace(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[Workspace]:
         f"""
 [providers.openrouter]
 base_url = "{fake_openai.base_url}"
-kind = "openai"
+kind = "compatible"
 max_retries = 0
 
 [fusion]

@@ -24,7 +24,7 @@ def project_with_fake_models(
     user = folder / "xdg" / "fusion-ls" / "config.toml"
     user.parent.mkdir(parents=True)
     user.write_text(
-        f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "openai"\nmax_retries = 0\n\n'
+        f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "compatible"\nmax_retries = 0\n\n'
         f"[fusion]\npool = {json.dumps(pool)}\njudge = {json.dumps(judge)}\n{extra}"
     )
     return folder

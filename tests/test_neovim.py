@@ -82,7 +82,7 @@ def _prepare(setup: str, home: Path, fake: FakeOpenAI) -> tuple[list[str], dict[
     config = home / "config"  # Neovim's, and fusion-ls's $XDG_CONFIG_HOME/fusion-ls/config.toml
     (config / "fusion-ls").mkdir(parents=True)
     (config / "fusion-ls" / "config.toml").write_text(
-        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "openai"\n'
+        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "compatible"\n'
         'max_retries = 0\n\n[fusion]\npool = ["alpha", "beta", "gamma"]\njudge = "judge"\n'
     )
     project = home / "project"
@@ -212,5 +212,5 @@ def test_checkhealth_finds_the_server_and_reports_its_settings(
     assert f"OK `{command}` found: {sys.executable}" in health
     assert f"OK version: fusion-ls {__version__}" in health
     assert "OK `fusion-ls config check`:" in health
-    assert f"openrouter: {session.fake.base_url}, kind openai" in health
+    assert f"openrouter: {session.fake.base_url}, kind compatible" in health
     assert "ERROR" not in health and "WARNING" not in health

@@ -44,7 +44,7 @@ def make_provider(
     retry: RetryPolicy = FAST,
     **settings: Any,
 ) -> Provider:
-    fields: dict[str, Any] = {"base_url": fake.base_url, "api_key_env": KEY_ENV, "kind": "openai"}
+    fields: dict[str, Any] = {"base_url": fake.base_url, "api_key_env": KEY_ENV, "kind": "compatible"}
     fields.update(settings)
     env = {KEY_ENV: KEY} if env is None else env
     return Provider("fake", ProviderSettings(**fields), client, env=env, retry=retry)
@@ -296,10 +296,12 @@ async def test_error_in_200_body(fake_openai: FakeOpenAI, client: httpx.AsyncCli
     assert len(fake_openai.requests) == 1
 
 
-async def test_length_without_content(fake_openai: FakeOpenAI, client: httpx.AsyncClient) -> None:
+async def test_length_is_passed_on(fake_openai: FakeOpenAI, client: httpx.AsyncClient) -> None:
+    """The provider reports a cut-off answer as it came; the reviewer decides (see
+    test_real_providers: a truncated answer that does not parse fails as "truncated")."""
     fake_openai.script("m", Reply(content=None, finish_reason="length"))
-    failure = await fails(make_provider(fake_openai, client))
-    assert "max_tokens" in failure.reason
+    result = await make_provider(fake_openai, client).chat(chat_request(), 5)
+    assert (result.text, result.finish_reason) == ("", "length")
 
 
 # --- transport and time ----------------------------------------------------------------------
@@ -346,27 +348,31 @@ async def test_cancellation_closes_the_request(
 async def test_openrouter_only_fields(fake_openai: FakeOpenAI, client: httpx.AsyncClient) -> None:
     fake_openai.answer("m", {"findings": []})
     await make_provider(fake_openai, client, kind="openrouter").chat(chat_request(schema=SCHEMA), 5)
-    await make_provider(fake_openai, client, kind="openai", structured_output=True).chat(
+    await make_provider(fake_openai, client, kind="compatible", structured_output=True).chat(
         chat_request(schema=SCHEMA), 5
     )
-    openrouter, openai = (r.body for r in fake_openai.requests)
+    openrouter, other = fake_openai.requests
     expected_format = {
         "type": "json_schema",
         "json_schema": {"name": "review", "strict": True, "schema": dict(SCHEMA.schema)},
     }
-    assert openrouter["usage"] == {"include": True}
-    assert openrouter["provider"] == {"require_parameters": True}
-    assert openrouter["response_format"] == expected_format
-    assert "usage" not in openai
-    assert "provider" not in openai
-    assert openai["response_format"] == expected_format
+    assert openrouter.body["provider"] == {"require_parameters": True}
+    assert openrouter.body["response_format"] == expected_format
+    # "usage: {include: true} ... deprecated and have no effect" (OpenRouter's usage docs).
+    assert "usage" not in openrouter.body
+    assert openrouter.headers["http-referer"] == "https://github.com/fusion-ls/fusion-ls"
+    assert openrouter.headers["x-openrouter-title"] == "fusion-ls"
+    assert "provider" not in other.body
+    assert other.body["response_format"] == expected_format
+    assert "http-referer" not in other.headers
+    assert "x-title" not in other.headers
 
 
 async def test_no_response_format_without_structured_output(
     fake_openai: FakeOpenAI, client: httpx.AsyncClient
 ) -> None:
     fake_openai.answer("m", {"findings": []})
-    await make_provider(fake_openai, client, kind="openai").chat(chat_request(schema=SCHEMA), 5)
+    await make_provider(fake_openai, client).chat(chat_request(schema=SCHEMA), 5)
     await make_provider(fake_openai, client, kind="openrouter", structured_output=False).chat(
         chat_request(schema=SCHEMA), 5
     )
@@ -376,7 +382,6 @@ async def test_no_response_format_without_structured_output(
     assert "response_format" not in openrouter_off
     assert "provider" not in openrouter_off  # require_parameters only guards a schema
     assert "response_format" not in no_schema
-    assert openrouter_off["usage"] == {"include": True}
 
 
 async def test_authorization_only_with_a_key(

@@ -72,7 +72,7 @@ def project(tmp_path: Path, fake_openai: FakeOpenAI) -> Path:
     config = tmp_path / "xdg" / "fusion-ls" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(
-        f'[providers.openrouter]\nbase_url = "{fake_openai.base_url}"\nkind = "openai"\n'
+        f'[providers.openrouter]\nbase_url = "{fake_openai.base_url}"\nkind = "compatible"\n'
         'max_retries = 0\n\n[fusion]\npool = ["alpha", "beta", "gamma"]\njudge = "judge"\n'
     )
     return tmp_path

@@ -206,7 +206,7 @@ async def test_a_key_goes_only_to_its_own_provider(fake_openai: FakeOpenAI) -> N
                 "providers": {
                     "openrouter": {
                         "base_url": fake_openai.base_url,
-                        "kind": "openai",
+                        "kind": "compatible",
                         "api_key_env": "GOOD_KEY",
                         "max_retries": 0,
                     },
@@ -273,7 +273,7 @@ def test_keys_never_appear_in_output_or_logs(tmp_path: Path, fake_openai: FakeOp
     config = tmp_path / "xdg" / "fusion-ls" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(
-        f'[providers.openrouter]\nbase_url = "{fake_openai.base_url}"\nkind = "openai"\n'
+        f'[providers.openrouter]\nbase_url = "{fake_openai.base_url}"\nkind = "compatible"\n'
         '[fusion]\npool = ["alpha"]\njudge = "alpha"\n'
     )
     env = {

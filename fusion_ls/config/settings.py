@@ -91,6 +91,9 @@ class FusionSettings(_Strict):
     judge_on_agreement: bool = False
     timeout_s: float = Field(90.0, gt=0)
     max_tokens: int = Field(2000, ge=64)
+    reasoning_tokens: int = Field(6000, ge=0)
+    """Added to the token limit of a model that thinks before it answers (gpt-5, o-series,
+    Gemini 2.5, DeepSeek-R1): its reasoning comes out of the same limit as its answer."""
     temperature: float = Field(0.2, ge=0, le=2)
 
     @field_validator("pool")
@@ -104,11 +107,12 @@ class FusionSettings(_Strict):
 
 
 class ProviderSettings(_Strict):
-    """An OpenAI-compatible endpoint. `kind` decides which vendor-only fields may be sent."""
+    """An OpenAI-compatible endpoint. `kind` decides which request rules apply (see
+    `reviewers/model_rules.py`): OpenRouter's, OpenAI's own API's, or a generic server's."""
 
     base_url: str
     api_key_env: str | None = None
-    kind: Literal["openrouter", "openai"] | None = None
+    kind: Literal["openrouter", "openai", "compatible"] | None = None
     structured_output: bool | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     stream: bool = False
@@ -120,20 +124,23 @@ class ProviderSettings(_Strict):
         return check_base_url(url)
 
     @property
-    def resolved_kind(self) -> Literal["openrouter", "openai"]:
+    def resolved_kind(self) -> Literal["openrouter", "openai", "compatible"]:
+        """The kind named in the config, else the one the host says (api.openai.com: openai)."""
         if self.kind is not None:
             return self.kind
         host = urlsplit(self.base_url).hostname or ""
-        return (
-            "openrouter" if host == "openrouter.ai" or host.endswith(".openrouter.ai") else "openai"
-        )
+        if host == "openrouter.ai" or host.endswith(".openrouter.ai"):
+            return "openrouter"
+        return "openai" if host == "api.openai.com" else "compatible"
 
     @property
     def uses_structured_output(self) -> bool:
-        """json_schema response_format: on by default only where we know it is honoured."""
+        """json_schema response_format: on by default where the API documents it (OpenRouter,
+        per model; OpenAI's own API). Local servers differ by version and build (some llama.cpp
+        builds answer 400, Ollama honours schemas only since 0.5), so they opt in."""
         if self.structured_output is not None:
             return self.structured_output
-        return self.resolved_kind == "openrouter"
+        return self.resolved_kind in ("openrouter", "openai")
 
 
 class ReviewSettings(_Strict):
@@ -145,6 +152,8 @@ class ReviewSettings(_Strict):
 class LimitSettings(_Strict):
     max_input_tokens: int = Field(20000, ge=1)
     max_cost_usd: float = Field(5.0, ge=0)
+    max_response_mb: float = Field(4.0, gt=0)
+    """A provider's response larger than this fails that model (an answer is a few KB)."""
 
 
 def _default_providers() -> dict[str, ProviderSettings]:

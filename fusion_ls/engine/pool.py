@@ -66,7 +66,7 @@ async def ask_one(model: str, call: Call[T], timeout_s: float) -> Outcome[T]:
     except asyncio.TimeoutError:
         return Failed(model, run("timeout", f"no answer within {timeout_s:g} s"))
     except ProviderError as error:
-        return Failed(model, run(error.status, error.reason))
+        return Failed(model, run(error.status, error.reason, usage=error.usage))
     except Exception as error:  # a bug in parsing must not take the whole review down
         log.exception("model %s: unexpected failure", model)
         return Failed(model, run("error", f"internal error: {type(error).__name__}: {error}"))

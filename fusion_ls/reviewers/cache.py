@@ -66,6 +66,7 @@ class ResponseCache:
             "model": request.model,
             "messages": [[m.role, m.content] for m in request.messages],
             "max_tokens": request.max_tokens,
+            "reasoning_tokens": request.reasoning_tokens,
             "temperature": request.temperature,
             "schema": [request.schema.name, request.schema.schema] if request.schema else None,
         }

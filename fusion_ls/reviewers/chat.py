@@ -31,11 +31,16 @@ class ResponseSchema:
 
 @dataclass(frozen=True)
 class ChatRequest:
+    """What to ask; how it is spelled on the wire depends on the model (`model_rules`)."""
+
     model: str
     messages: tuple[ChatMessage, ...]
     max_tokens: int
+    """Room for the answer itself."""
     temperature: float
     schema: ResponseSchema | None = None
+    reasoning_tokens: int = 0
+    """Added to the limit of a model that thinks before it answers."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +49,5 @@ class ChatResult:
     usage: Usage
     latency_s: float
     finish_reason: str | None
+    reasoning_tokens: int = 0
+    """Of `usage.completion_tokens`, how many the model spent thinking."""

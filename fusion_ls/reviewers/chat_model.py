@@ -1,7 +1,9 @@
 """A chat model on an OpenAI-compatible provider as a reviewer: it can do every task.
 
 One `ask` is one prompt with one repair retry for an answer that does not validate, each
-call answered from the response cache when the same request was made before.
+call answered from the response cache when the same request was made before. An answer cut
+off at the token limit gets no repair (the repair would be cut off too): it fails as
+`truncated`, saying which limit to raise, and what it cost still counts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TypeVar
 
 from fusion_ls.config.settings import ModelRef
 from fusion_ls.errors import ProviderError
+from fusion_ls.findings import Usage
 from fusion_ls.reviewers.base import Capability, Code, InvalidAnswer, Prompt, Reply
 from fusion_ls.reviewers.cache import ResponseCache
 from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ChatResult
@@ -28,6 +31,7 @@ class ChatOptions:
     max_tokens: int
     temperature: float
     timeout_s: float
+    reasoning_tokens: int = 0
 
 
 class ChatModel:
@@ -71,12 +75,32 @@ class ChatModel:
         try:
             return Reply(prompt.parse(first.text, False), first.usage, cached)
         except InvalidAnswer as problem:
+            self._refuse_truncated(first, first.usage)
             repair = prompt.repair(prompt.messages, first.text, str(problem))
             retry, cached = await self._chat(repair, prompt)
+        usage = first.usage + retry.usage
         try:
-            return Reply(prompt.parse(retry.text, True), first.usage + retry.usage, cached)
+            return Reply(prompt.parse(retry.text, True), usage, cached)
         except InvalidAnswer as problem:
-            raise ProviderError(f"invalid answer: {problem}", status="invalid") from None
+            self._refuse_truncated(retry, usage)
+            reason = f"invalid answer: {problem}"
+            raise ProviderError(reason, status="invalid", usage=usage) from None
+
+    def _refuse_truncated(self, result: ChatResult, usage: Usage) -> None:
+        """An unusable answer that hit the token limit is truncated, not invalid."""
+        if result.finish_reason != "length":
+            return
+        options, thought = self._options, result.reasoning_tokens
+        spent = f", {thought} of them spent reasoning" if thought else ""
+        advice = f"raise fusion.max_tokens (now {options.max_tokens})"
+        if thought:
+            advice += f" or fusion.reasoning_tokens (now {options.reasoning_tokens})"
+        raise ProviderError(
+            f"the answer was cut off at the token limit after {result.usage.completion_tokens} "
+            f"tokens{spent}; {advice}",
+            status="truncated",
+            usage=usage,
+        )
 
     async def _chat(
         self, messages: tuple[ChatMessage, ...], prompt: Prompt[T]
@@ -88,6 +112,7 @@ class ChatModel:
             max_tokens=self._options.max_tokens,
             temperature=self._options.temperature,
             schema=prompt.schema,
+            reasoning_tokens=self._options.reasoning_tokens,
         )
         timeout_s = self._options.timeout_s
         if self._cache is None:

@@ -1,12 +1,16 @@
 """The OpenAI-compatible chat client: one POST per attempt, retries, and error mapping.
 
-Everything a model call can go wrong with (HTTP status, transport failure, malformed body,
-cut stream, time budget) ends here as a `ProviderError` whose `reason` tells a person what to
-do; callers never see httpx or json exceptions. The API key is only ever put in the
-Authorization header: it is redacted from every message built from a response and never logged.
+Everything a model call can go wrong with (HTTP status, transport failure, malformed or
+oversized body, cut stream, time budget) ends here as a `ProviderError` whose `reason` tells a
+person what to do; callers never see httpx or json exceptions. What a request carries follows
+the model's rules (`model_rules.py`, with the provider's model list where it publishes one);
+a parameter the endpoint still refuses is dropped, the request sent once more, and the refusal
+remembered for the rest of the process. The API key is only ever put in the Authorization
+header: it is redacted from every message built from a response and never logged.
 
 It is longer than 450 lines because every way a response can fail is mapped here, next to the
-code that reads it; retries, the HTTP client and the data types live in their own modules.
+code that sends the request; parsing, retries, rules and the model list live in their own
+modules.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
+import re
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,18 +30,81 @@ import httpx
 
 from fusion_ls.config.settings import ProviderSettings
 from fusion_ls.errors import ProviderError
-from fusion_ls.findings import Usage
+from fusion_ls.reviewers.bodies import ResponseTooLarge, read_capped, sse_lines
+from fusion_ls.reviewers.catalog import Catalogs, ModelInfo
 from fusion_ls.reviewers.chat import ChatRequest, ChatResult
+from fusion_ls.reviewers.completions import (
+    Completion,
+    ErrorInBody,
+    Malformed,
+    parse_completion,
+    read_stream,
+)
+from fusion_ls.reviewers.model_rules import Budget, parameters, sends_schema
 from fusion_ls.reviewers.retry import RetryPolicy, parse_retry_after, retry_delay
 
-__all__ = ["Provider"]
+__all__ = ["ATTRIBUTION", "DEFAULT_MAX_RESPONSE_BYTES", "Provider", "Refusals"]
 
 log = logging.getLogger(__name__)
 
 # API messages are quoted in reasons so people see the provider's own words, but bounded:
 # some providers put whole HTML error pages or stack traces in the body.
 _MAX_API_MESSAGE = 200
+_MAX_ERROR_BODY = 64 * 1024
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+DEFAULT_MAX_RESPONSE_BYTES = 4_000_000
+
+ATTRIBUTION = {
+    "HTTP-Referer": "https://github.com/fusion-ls/fusion-ls",
+    "X-OpenRouter-Title": "fusion-ls",
+    "X-Title": "fusion-ls",
+}
+"""OpenRouter's app attribution headers (https://openrouter.ai/docs/app-attribution): the
+referer creates the app's page, the title names it ("`X-Title` is still supported for
+backwards compatibility", so both are sent). They only feed OpenRouter's rankings and are
+sent to OpenRouter only."""
+
+_DROPPABLE = ("temperature", "reasoning_effort", "reasoning", "response_format", "max_tokens")
+"""Parameters a request can go without when an endpoint refuses them (max_tokens becomes
+max_completion_tokens)."""
+_SCHEMA_WORDS = ("response_format", "json_schema", "structured output", "grammar")
+_NO_ENDPOINT = "handle the requested parameters"
+"""OpenRouter's 404 when `require_parameters` leaves no endpoint for the model."""
+
+
+class _Refused(ProviderError):
+    """The endpoint refused one parameter of the request; sending it without may work."""
+
+    def __init__(self, reason: str, parameter: str, *, http_status: int) -> None:
+        super().__init__(reason, http_status=http_status)
+        self.parameter = parameter
+
+
+class Refusals:
+    """Parameters endpoints refused in this process, so each refusal costs one request only.
+
+    Kept per base URL and model; a schema refused by a server that is not OpenRouter is
+    refused for all its models (a llama.cpp build without structured output, say).
+    """
+
+    def __init__(self) -> None:
+        self._per_model: dict[tuple[str, str], set[str]] = {}
+        self._no_schema: set[str] = set()
+
+    def of(self, base_url: str, model: str) -> frozenset[str]:
+        refused = set(self._per_model.get((base_url, model), ()))
+        if base_url in self._no_schema:
+            refused.add("response_format")
+        return frozenset(refused)
+
+    def add(self, base_url: str, model: str, parameter: str, *, server_wide: bool) -> bool:
+        """Note a refusal; False when `parameter` was already left out (nothing to retry)."""
+        if parameter in self.of(base_url, model):
+            return False
+        self._per_model.setdefault((base_url, model), set()).add(parameter)
+        if parameter == "response_format" and server_wide:
+            self._no_schema.add(base_url)
+        return True
 
 
 # --- the provider ----------------------------------------------------------------------------
@@ -53,15 +120,23 @@ class Provider:
         client: httpx.AsyncClient,
         env: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
+        *,
+        catalogs: Catalogs | None = None,
+        refusals: Refusals | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = name
         self.settings = settings
         self._client = client
         self._retry = retry or RetryPolicy(max_retries=settings.max_retries)
+        self._catalogs = catalogs
+        self._max_bytes = max_response_bytes
         env = os.environ if env is None else env
         key = env.get(settings.api_key_env, "").strip() if settings.api_key_env else ""
         self._api_key: str | None = key or None
         self._url = f"{settings.base_url}/chat/completions"
+        self._kind = settings.resolved_kind
+        self._refusals = refusals or Refusals()
 
     def __repr__(self) -> str:
         # Spelled out so the key can never reach a log line through a repr.
@@ -77,23 +152,50 @@ class Provider:
         started = time.monotonic()
         deadline = started + timeout_s
         try:
-            text, usage, finish_reason = await asyncio.wait_for(
-                self._with_retries(request, deadline), timeout=timeout_s
+            info, completion = await asyncio.wait_for(
+                self._answer(request, deadline), timeout=timeout_s
             )
         except asyncio.TimeoutError:
             log.debug("%s/%s: no answer within %g s", self.name, request.model, timeout_s)
             raise ProviderError(f"no answer within {timeout_s:g} s", status="timeout") from None
         latency = time.monotonic() - started
+        usage = completion.usage
+        if usage.cost_usd is None and info is not None:
+            # Priced from the model list where the provider reports no cost, so the daily
+            # limit holds for it too.
+            cost = info.cost(usage.prompt_tokens, usage.completion_tokens)
+            usage = usage.model_copy(update={"cost_usd": cost})
         log.debug(
-            "%s/%s: answered in %.2f s (%d+%d tokens, finish_reason=%s)",
+            "%s/%s: answered in %.2f s (%d+%d tokens, %d reasoning, finish_reason=%s)",
             self.name,
             request.model,
             latency,
             usage.prompt_tokens,
             usage.completion_tokens,
-            finish_reason,
+            completion.reasoning_tokens,
+            completion.finish_reason,
         )
-        return ChatResult(text=text, usage=usage, latency_s=latency, finish_reason=finish_reason)
+        return ChatResult(
+            text=completion.text,
+            usage=usage,
+            latency_s=latency,
+            finish_reason=completion.finish_reason,
+            reasoning_tokens=completion.reasoning_tokens,
+        )
+
+    async def model_info(self, model: str) -> ModelInfo | None:
+        """What the provider's model list says of `model` (None: no list, or not in it)."""
+        catalog = await self._catalogs.get(self.settings) if self._catalogs else None
+        return catalog.get(model) if catalog else None
+
+    async def unknown_model(self, model: str) -> str | None:
+        """Why `model` cannot be asked here (the provider's list has no such id), or None."""
+        catalog = await self._catalogs.get(self.settings) if self._catalogs else None
+        if catalog is None or catalog.get(model) is not None:
+            return None
+        suggestion = catalog.suggest(model)
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        return f"{model!r} is not a model of provider {self.name} (not in its model list){hint}"
 
     def key_problem(self) -> str | None:
         """Why this provider cannot be asked at all (its key variable is empty), or None."""
@@ -127,13 +229,32 @@ class Provider:
         if problem is not None:
             raise ProviderError(problem)
 
-    async def _with_retries(
+    async def _answer(
         self, request: ChatRequest, deadline: float
-    ) -> tuple[str, Usage, str | None]:
+    ) -> tuple[ModelInfo | None, Completion]:
+        problem = await self.unknown_model(request.model)
+        if problem is not None:
+            raise ProviderError(problem)
+        info = await self.model_info(request.model)
+        return info, await self._with_retries(request, info, deadline)
+
+    async def _with_retries(
+        self, request: ChatRequest, info: ModelInfo | None, deadline: float
+    ) -> Completion:
         attempt = 0
         while True:
             try:
-                return await self._attempt(request, attempt)
+                return await self._attempt(request, info, attempt)
+            except _Refused as refusal:
+                if not self._remember_refusal(request.model, refusal.parameter):
+                    raise
+                log.info(
+                    "%s/%s: %s; sending it without %s from now on",
+                    self.name,
+                    request.model,
+                    refusal.reason,
+                    refusal.parameter,
+                )
             except ProviderError as error:
                 delay = retry_delay(self._retry, attempt, error)
                 if delay is None:
@@ -153,26 +274,35 @@ class Provider:
                 await asyncio.sleep(delay)
                 attempt += 1
 
+    def _remember_refusal(self, model: str, parameter: str) -> bool:
+        """Note that `parameter` is refused; False when it was already left out (no retry).
+        OpenRouter routes each model to other upstreams, so there a refusal is the model's."""
+        server_wide = self._kind != "openrouter"
+        return self._refusals.add(self.settings.base_url, model, parameter, server_wide=server_wide)
+
     # --- one attempt ---------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        headers = dict(self.settings.headers)
+        headers = dict(ATTRIBUTION) if self._kind == "openrouter" else {}
+        headers.update(self.settings.headers)
         headers["Accept"] = "text/event-stream" if self.settings.stream else "application/json"
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
-    def _body(self, request: ChatRequest) -> dict[str, Any]:
+    def _body(self, request: ChatRequest, info: ModelInfo | None) -> dict[str, Any]:
+        refused = self._refusals.of(self.settings.base_url, request.model)
+        budget = Budget(request.max_tokens, request.reasoning_tokens, request.temperature)
         body: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
+            **parameters(self._kind, request.model, budget, info, refused),
         }
-        openrouter = self.settings.resolved_kind == "openrouter"
+        openrouter = self._kind == "openrouter"
         # Without structured output nothing extra is sent, not even {"type": "json_object"}:
         # many local servers reject response_format outright, and the prompt asks for JSON.
-        if request.schema is not None and self.settings.uses_structured_output:
+        wants_schema = sends_schema(self._kind, self.settings.uses_structured_output, info)
+        if request.schema is not None and wants_schema and "response_format" not in refused:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {
@@ -182,37 +312,41 @@ class Provider:
                 },
             }
             if openrouter:
-                # Route only to upstreams that honour the schema instead of silently dropping it.
+                # Route only to upstreams that honour the schema instead of silently dropping
+                # it; the rules above send only parameters the model takes, so this cannot
+                # leave the model without an endpoint unless its list entry was wrong.
                 body["provider"] = {"require_parameters": True}
-        if openrouter:
-            body["usage"] = {"include": True}  # OpenRouter reports the cost only when asked
         if self.settings.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def _attempt(self, request: ChatRequest, attempt: int) -> tuple[str, Usage, str | None]:
-        body = self._body(request)
+    async def _attempt(
+        self, request: ChatRequest, info: ModelInfo | None, attempt: int
+    ) -> Completion:
+        body = self._body(request, info)
         log.debug(
-            "%s/%s: POST %s (attempt %d, stream=%s)",
+            "%s/%s: POST %s (attempt %d, stream=%s, parameters %s)",
             self.name,
             request.model,
             self._url,
             attempt + 1,
             self.settings.stream,
+            sorted(set(body) - {"model", "messages"}),
         )
         try:
             async with self._client.stream(
                 "POST", self._url, json=body, headers=self._headers()
             ) as response:
                 if not response.is_success:
-                    raw = await response.aread()
-                    raise self._http_error(request, response.status_code, raw, response.headers)
-                content_type = response.headers.get("content-type", "")
-                # Some servers ignore "stream": true and answer with one JSON body: accept it.
-                if self.settings.stream and "text/event-stream" in content_type:
-                    return await self._read_stream(request, response)
-                return self._parse_completion(request, await response.aread())
+                    raw = await self._error_body(response)
+                    raise self._http_error(request, body, info, response, raw)
+                return await self._completion(response)
+        except ResponseTooLarge as error:
+            raise ProviderError(
+                f"provider {self.name} sent {error}, the most limits.max_response_mb allows; "
+                "an answer is a few KB, so the server is broken or not an OpenAI-compatible API"
+            ) from None
         except httpx.TimeoutException as exc:
             raise ProviderError(
                 f"{self.settings.base_url} did not answer in time ({type(exc).__name__})",
@@ -235,78 +369,58 @@ class Provider:
 
     # --- responses -----------------------------------------------------------------------
 
-    def _parse_completion(self, request: ChatRequest, raw: bytes) -> tuple[str, Usage, str | None]:
+    async def _completion(self, response: httpx.Response) -> Completion:
+        content_type = response.headers.get("content-type", "")
         try:
-            data = json.loads(raw)
-        except ValueError:
-            raise self._malformed(f"the body is not JSON: {self._snippet(raw)!r}") from None
-        if not isinstance(data, dict):
-            raise self._malformed("the body is not a JSON object")
-        if "error" in data:
-            raise self._body_error(data["error"])
-        choices = data.get("choices")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise self._malformed("it has no choices")
-        choice = choices[0]
-        message = choice.get("message")
-        if not isinstance(message, dict):
-            raise self._malformed("choices[0] has no message")
-        text = _content_text(message.get("content"))
-        finish_reason = _opt_str(choice.get("finish_reason"))
-        self._check_finished(request, text, finish_reason)
-        return text, _usage(data.get("usage")), finish_reason
-
-    async def _read_stream(
-        self, request: ChatRequest, response: httpx.Response
-    ) -> tuple[str, Usage, str | None]:
-        parts: list[str] = []
-        finish_reason: str | None = None
-        usage = Usage()
-        async with contextlib.aclosing(_sse_data(response)) as events:
-            async for data in events:
-                if data == "[DONE]":
-                    break
-                try:
-                    event = json.loads(data)
-                except ValueError:
-                    raise self._malformed(f"a stream event is not JSON: {data[:80]!r}") from None
-                if not isinstance(event, dict):
-                    raise self._malformed("a stream event is not a JSON object")
-                if event.get("error") is not None:
-                    raise self._body_error(event["error"])
-                choices = event.get("choices")
-                if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-                    choice = choices[0]
-                    delta = choice.get("delta")
-                    if isinstance(delta, dict):
-                        parts.append(_content_text(delta.get("content")))
-                    finish_reason = _opt_str(choice.get("finish_reason")) or finish_reason
-                if isinstance(event.get("usage"), dict):
-                    usage = _usage(event["usage"])
-        if finish_reason is None:
+            # Some servers ignore "stream": true and answer with one JSON body: accept it.
+            if self.settings.stream and "text/event-stream" in content_type:
+                completion = await read_stream(sse_lines(response, self._max_bytes))
+            else:
+                completion = parse_completion(await read_capped(response, self._max_bytes))
+        except Malformed as problem:
+            raise self._malformed(str(problem)) from None
+        except ErrorInBody as error:
+            raise self._body_error(error.error) from None
+        if completion is None:
             raise ProviderError(
                 f"stream ended before the model finished (provider {self.name} sent no "
                 "finish_reason); the connection was probably cut",
                 retryable=True,
             )
-        text = "".join(parts)
-        self._check_finished(request, text, finish_reason)
-        return text, usage, finish_reason
-
-    def _check_finished(self, request: ChatRequest, text: str, finish_reason: str | None) -> None:
-        if finish_reason == "length" and not text.strip():
+        if completion.finish_reason == "error":
+            # OpenRouter ends a stream that failed upstream with finish_reason "error".
             raise ProviderError(
-                f"the model stopped at max_tokens={request.max_tokens} before writing an answer "
-                "(reasoning models spend tokens thinking); raise fusion.max_tokens"
+                f"provider {self.name} reported that the model failed while answering",
+                retryable=True,
             )
+        return completion
+
+    async def _error_body(self, response: httpx.Response) -> bytes:
+        """The start of an error body: enough for its message, never the whole of a huge one."""
+        try:
+            return await read_capped(response, _MAX_ERROR_BODY)
+        except ResponseTooLarge:
+            return b""
 
     # --- errors --------------------------------------------------------------------------
 
     def _http_error(
-        self, request: ChatRequest, status: int, raw: bytes, headers: httpx.Headers
+        self,
+        request: ChatRequest,
+        body: Mapping[str, Any],
+        info: ModelInfo | None,
+        response: httpx.Response,
+        raw: bytes,
     ) -> ProviderError:
+        status, headers = response.status_code, response.headers
         api = self._api_message(raw)
         said = f": {api}" if api else ""
+        if status in (400, 404, 422, 500):
+            # 500: llama.cpp builds before late 2025 answered a json_schema they could not
+            # convert with a server error (ggml-org/llama.cpp PR #17572 made it a 400).
+            refusal = self._refusal(request.model, body, info, status, raw, api)
+            if refusal is not None:
+                return refusal
         env = self.settings.api_key_env
         retryable = status in _RETRYABLE_STATUS or status >= 500
         if status == 401:
@@ -349,6 +463,42 @@ class Provider:
             retryable=retryable,
             retry_after_s=parse_retry_after(headers) if retryable else None,
         )
+
+    def _refusal(
+        self,
+        model: str,
+        body: Mapping[str, Any],
+        info: ModelInfo | None,
+        status: int,
+        raw: bytes,
+        api: str,
+    ) -> ProviderError | None:
+        """A rejection of one parameter we sent, as `_Refused` naming it (or, for OpenRouter's
+        "no endpoint" 404 with nothing left to drop, an error that lists what was sent)."""
+        said = f": {api}" if api else ""
+        sent = [name for name in _DROPPABLE if name in body]
+        lowered = api.lower()
+        if status == 404 and _NO_ENDPOINT in lowered:
+            # OpenRouter's require_parameters found no endpoint taking all of them: name the
+            # ones the model list says it does not take, else every one that was sent.
+            unsupported = [n for n in sent if info is not None and not info.supports(n)]
+            named = ", ".join(unsupported or sent) or "none"
+            reason = (
+                f"HTTP 404: provider {self.name} has no endpoint for {model!r} that takes "
+                f"every parameter sent (with provider.require_parameters: {named}){said}"
+            )
+            if "response_format" in body:
+                return _Refused(reason, "response_format", http_status=status)
+            return ProviderError(reason, http_status=status)
+        param = _error_param(raw)
+        if param not in sent:
+            param = next((n for n in sent if re.search(rf"\b{n}\b", lowered)), None)
+        if param is None and "response_format" in sent and any(w in lowered for w in _SCHEMA_WORDS):
+            param = "response_format"
+        if param is None:
+            return None
+        reason = f"HTTP {status}: provider {self.name} refused {param!r} for {model!r}{said}"
+        return _Refused(reason, param, http_status=status)
 
     def _body_error(self, error: Any) -> ProviderError:
         """An `{"error": ...}` in a 200 body or stream: OpenRouter reports upstream failures so."""
@@ -400,61 +550,12 @@ class Provider:
         return text
 
 
-# --- helpers ---------------------------------------------------------------------------------
-
-
-async def _sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
-    """Yield the data of each server-sent event; comments (`:` lines) and other fields skipped.
-
-    Multi-line data fields of one event are joined by newlines, as the SSE spec says.
-    """
-    lines: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if lines:
-                yield "\n".join(lines)
-                lines = []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        if field == "data":
-            lines.append(value[1:] if value.startswith(" ") else value)
-    if lines:
-        yield "\n".join(lines)
-
-
-def _content_text(content: Any) -> str:
-    """Message content as text: a string, null, or a list of content parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return ""
-
-
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _usage(raw: Any) -> Usage:
-    if not isinstance(raw, dict):
-        return Usage()
-    cost = raw.get("cost")
-    return Usage(
-        prompt_tokens=_int(raw.get("prompt_tokens")),
-        completion_tokens=_int(raw.get("completion_tokens")),
-        cost_usd=float(cost)
-        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and math.isfinite(cost)
-        else None,
-    )
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(0, value)
-    if isinstance(value, float) and math.isfinite(value):
-        return max(0, int(value))
-    return 0
+def _error_param(raw: bytes) -> str | None:
+    """The `error.param` OpenAI's API names in a 400 ("max_tokens", "temperature"...)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    return param if isinstance(param, str) else None

@@ -19,7 +19,6 @@ from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.reviewers import tools
 from fusion_ls.reviewers.base import Reviewer
 from fusion_ls.reviewers.chat_model import ChatModel, ChatOptions
-from fusion_ls.reviewers.openai_compat import Provider
 from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["ANALYZERS", "AnalyzerFactory", "Reviewers", "analyzers", "register_analyzer"]
@@ -59,11 +58,13 @@ class Reviewers:
         self, settings: Settings, runtime: Runtime, env: Mapping[str, str] | None = None
     ) -> None:
         fusion = settings.fusion
-        self._options = ChatOptions(fusion.max_tokens, fusion.temperature, fusion.timeout_s)
+        self._options = ChatOptions(
+            fusion.max_tokens, fusion.temperature, fusion.timeout_s, fusion.reasoning_tokens
+        )
         self._timeout_s = fusion.timeout_s
         self._cache = runtime.cache
         self._providers = {
-            name: Provider(name, conf, runtime.http, env)
+            name: runtime.provider(name, conf, env, settings.limits.max_response_mb)
             for name, conf in settings.providers.items()
         }
 

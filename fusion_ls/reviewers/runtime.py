@@ -1,21 +1,34 @@
-"""What a process shares across reviews: one HTTP client, the response cache, the spend ledger.
+"""What a process shares across reviews: one HTTP client, the response cache, the spend ledger,
+the providers' model lists and what each endpoint refused.
 
 Built once per process (the server keeps one for its lifetime, a CLI run one per command) and
-handed to every `Engine`, so connections are reused and no review opens its own client.
+handed to every `Engine`, so connections are reused, a model list is fetched once, and no
+review opens its own client.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import httpx
 
-from fusion_ls.reviewers.cache import ResponseCache
+from fusion_ls.config.settings import ProviderSettings
+from fusion_ls.reviewers.cache import ResponseCache, cache_dir
+from fusion_ls.reviewers.catalog import Catalogs
 from fusion_ls.reviewers.http import make_http_client
+from fusion_ls.reviewers.openai_compat import Provider, Refusals
 from fusion_ls.reviewers.spend import SpendLedger
 
 __all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+_WARM_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -25,15 +38,65 @@ class Runtime:
     http: httpx.AsyncClient
     cache: ResponseCache | None = None
     ledger: SpendLedger | None = None
+    catalogs: Catalogs | None = None
+    """Model lists; None here means "in memory only" (tests), see `default()` for the disk."""
+    refusals: Refusals = field(default_factory=Refusals)
+    _warming: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.catalogs is None:
+            self.catalogs = Catalogs(self.http)
 
     @classmethod
     def default(cls, *, cache: bool = True) -> Runtime:
-        """The shared client, the user's response cache (unless `cache` is off) and ledger."""
+        """The shared client, the user's response cache (unless `cache` is off), ledger and
+        model lists (kept on disk for a day)."""
+        http = make_http_client()
         return cls(
-            http=make_http_client(),
+            http=http,
             cache=ResponseCache.default() if cache else None,
             ledger=SpendLedger.default(),
+            catalogs=Catalogs(http, cache_dir()),
         )
+
+    def provider(
+        self,
+        name: str,
+        settings: ProviderSettings,
+        env: Mapping[str, str] | None,
+        max_response_mb: float,
+    ) -> Provider:
+        """A client for one configured provider, sharing this process's connections, model
+        lists and remembered refusals."""
+        return Provider(
+            name,
+            settings,
+            self.http,
+            env,
+            catalogs=self.catalogs,
+            refusals=self.refusals,
+            max_response_bytes=int(max_response_mb * 1_000_000),
+        )
+
+    def warm(self, providers: Iterable[ProviderSettings]) -> None:
+        """Open connections to `providers` in the background (one per time a provider is
+        listed: a review asks its models at once) and start loading their model lists, so
+        the first review pays for neither the TLS handshakes nor the list."""
+        listed = list(providers)
+        assert self.catalogs is not None
+        self.catalogs.prefetch(listed)
+        for base_url, count in Counter(p.base_url for p in listed).items():
+            for _ in range(count):
+                task = asyncio.ensure_future(self._open(base_url))
+                self._warming.add(task)
+                task.add_done_callback(self._warming.discard)
+
+    async def _open(self, base_url: str) -> None:
+        """One HEAD request with no key: it leaves a kept-alive connection in the pool."""
+        try:
+            await self.http.head(f"{base_url}/models", timeout=_WARM_TIMEOUT_S)
+        except httpx.HTTPError as error:
+            log.debug("warming %s: %s", base_url, error)
 
     async def spent_today(self) -> float:
         """Dollars spent today; the ledger's file lock is taken off the event loop."""
@@ -46,6 +109,12 @@ class Runtime:
             await asyncio.to_thread(self.ledger.add, usd)
 
     async def aclose(self) -> None:
+        for task in list(self._warming):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._warming, return_exceptions=True)
+        if self.catalogs is not None:
+            await self.catalogs.aclose()
         await self.http.aclose()
 
     async def __aenter__(self) -> Runtime:

@@ -7,7 +7,15 @@
 
 export type Mode = 'best-of' | 'merge' | 'debate';
 
-export type ModelStatus = 'ok' | 'error' | 'timeout' | 'invalid' | 'cancelled' | 'late' | 'skipped';
+export type ModelStatus =
+  | 'ok'
+  | 'error'
+  | 'timeout'
+  | 'invalid'
+  | 'truncated'
+  | 'cancelled'
+  | 'late'
+  | 'skipped';
 
 /** One pool model's part in a review. */
 export interface ModelState {
