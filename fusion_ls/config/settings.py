@@ -170,6 +170,11 @@ class Settings(_Strict):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
 
+    def providers_used(self) -> list[ProviderSettings]:
+        """The provider of each chat model in the pool and of the judge, once per model."""
+        refs = [*self.fusion.pool, self.fusion.judge]
+        return [self.providers[ref.provider] for ref in refs if not ref.is_tool]
+
     @model_validator(mode="after")
     def _known_providers(self) -> Settings:
         if self.fusion.judge.is_tool:

@@ -27,6 +27,7 @@ from typing import TypeVar
 from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.anchoring import SentText, anchor_all, split_lines
 from fusion_ls.engine.answers import parse_explanation, parse_review
+from fusion_ls.engine.budget import refuse_over_budget
 from fusion_ls.engine.events import (
     Event,
     ExplanationFinished,
@@ -119,14 +120,20 @@ class Engine:
     async def _prepare(self, request: CodeRequest) -> _Prepared:
         """Check the request may be sent at all, then build what the reviewers will see."""
         self._refuse_excluded(request)
-        await self._refuse_over_budget()
         lines = split_lines(request.text)
         if not any(line.strip() for line in lines):
             raise UsageError(f"nothing to do: {request.path} is empty")
         scope = request.scope(len(lines))
         context = self.settings.review.context_lines
         windows = scope.widened(context, len(lines)).ranges
-        self._check_size([line for w in windows for line in lines[w.start - 1 : w.end]])
+        code_tokens = self._check_size(
+            [line for w in windows for line in lines[w.start - 1 : w.end]]
+        )
+        fusion = self.settings.fusion
+        rounds = fusion.rounds if fusion_mode(request.mode or fusion.mode).debates else 1
+        pool = [self._reviewers.get(ref) for ref in self._pool.values()]
+        judge = self._reviewers.get(fusion.judge)
+        await refuse_over_budget(self.settings, self._runtime, pool, judge, code_tokens, rounds)
         sent = list(lines)
         redacted = 0
         for window in windows:
@@ -154,20 +161,9 @@ class Engine:
         if reason is not None:
             raise UsageError(f"{request.path} is never sent to a model: {reason}")
 
-    async def _refuse_over_budget(self) -> None:
-        if self._runtime.ledger is None:
-            return
-        limit = self.settings.limits.max_cost_usd
-        spent = await self._runtime.spent_today()
-        if spent >= limit:
-            raise UsageError(
-                f"today's spend ${spent:.2f} has reached limits.max_cost_usd = ${limit:.2f} "
-                "(summed from the providers' reported cost); raise max_cost_usd in your user "
-                "config to go on"
-            )
-
-    def _check_size(self, window: Sequence[str]) -> None:
-        """Refuse before any work when the code alone would exceed the input-token limit."""
+    def _check_size(self, window: Sequence[str]) -> int:
+        """Refuse before any work when the code alone would exceed the input-token limit;
+        the code's tokens per model otherwise."""
         per_model = sum(len(line) + 8 for line in window) // _CHARS_PER_TOKEN
         estimate = per_model * len(self._pool)
         limit = self.settings.limits.max_input_tokens
@@ -177,6 +173,7 @@ class Engine:
                 f"{len(self._pool)} models), over limits.max_input_tokens = {limit}; review "
                 "fewer lines (--lines A-B) or raise max_input_tokens in your user config"
             )
+        return per_model
 
     def _shuffler(self, *material: str) -> random.Random:
         """The label shuffle: fixed by the content, so a repeated review is a cache hit too."""

@@ -201,8 +201,11 @@ def _initialize(ls: FusionServer, params: types.InitializeParams) -> None:
 async def _initialized(ls: FusionServer, params: types.InitializedParams) -> None:
     await _watch_config_files(ls)
     root = ls.root_path()
-    if root is not None and (root / PROJECT_FILE).is_file():
-        ls.settings_for(root / PROJECT_FILE)
+    project = root / PROJECT_FILE if root is not None else None
+    settings = ls.settings_for(project if project and project.is_file() else None)
+    # The first review should be as fast as later ones: open the connections (TLS handshakes
+    # included) and load the model lists now, in the background, not on the review's path.
+    ls.runtime.warm(settings.providers_used())
 
 
 async def _watch_config_files(ls: FusionServer) -> None:

@@ -90,6 +90,11 @@ class Reviewer(Protocol):
         """Why it cannot be asked right now (no key, nothing listening), or None."""
         ...
 
+    async def max_cost_usd(self, prompt_tokens: int) -> float | None:
+        """The most one call with a prompt this long may cost (its whole token limit used);
+        0 for what is free, None when the price is unknown."""
+        ...
+
     async def ask(self, prompt: Prompt[T], code: Code) -> Reply[T]:
         """Answer `prompt` about `code`; raises ProviderError when it cannot."""
         ...

@@ -17,6 +17,7 @@ from fusion_ls.findings import Usage
 from fusion_ls.reviewers.base import Capability, Code, InvalidAnswer, Prompt, Reply
 from fusion_ls.reviewers.cache import ResponseCache
 from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ChatResult
+from fusion_ls.reviewers.model_rules import family_of
 from fusion_ls.reviewers.openai_compat import Provider
 
 __all__ = ["ChatModel", "ChatOptions"]
@@ -68,6 +69,16 @@ class ChatModel:
         if keyless and not await self._provider.reachable():
             problem = f"nothing answers at {self._provider.settings.base_url}"
         return problem
+
+    async def max_cost_usd(self, prompt_tokens: int) -> float | None:
+        """From the prices in the provider's model list, with the whole limit used (reasoning
+        included for a model that thinks); None where the provider publishes no prices."""
+        info = await self._provider.model_info(self._ref.model)
+        if info is None:
+            return None
+        options = self._options
+        thinking = options.reasoning_tokens if family_of(self._ref.model).thinks else 0
+        return info.cost(prompt_tokens, options.max_tokens + thinking)
 
     async def ask(self, prompt: Prompt[T], code: Code) -> Reply[T]:
         """The parsed answer; one repair retry, then ProviderError(status="invalid")."""

@@ -88,6 +88,9 @@ class Analyzer(ABC):
     async def unavailable(self) -> str | None:
         return None  # it ships with fusion-ls
 
+    async def max_cost_usd(self, prompt_tokens: int) -> float | None:
+        return 0.0  # it runs here
+
     async def ask(self, prompt: Prompt[T], code: Code) -> Reply[T]:
         """The tool's findings on the reviewed lines, as a review answer `prompt` can parse."""
         found = [
