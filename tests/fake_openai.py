@@ -13,6 +13,10 @@ Usage::
         fake.script("m2", Reply(status=429, headers={"Retry-After": "0"}), Reply(content="ok"))
         ... point the client at fake.base_url ...
         assert len(fake.requests_for("m2")) == 2
+
+A provider profile (tests/provider_profiles.py) makes the fake behave like one documented provider:
+`FakeOpenAI(profile=OpenRouterProfile())` serves that provider's model list and answers the
+requests it documents as errors, before any script is consulted.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provider_profiles import Profile
 
 __all__ = ["FakeOpenAI", "RecordedRequest", "Reply", "Script"]
 
@@ -222,6 +229,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._guard(self._post)
 
+    def do_HEAD(self) -> None:
+        self._guard(self._head)
+
     def _guard(self, handler: Callable[[], None]) -> None:
         try:
             handler()
@@ -229,10 +239,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.fake._count_disconnect()
             self.close_connection = True
 
+    def _head(self) -> None:
+        """Any path: 200, no body. Clients warm their connections with HEAD requests."""
+        self._record(b"")
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise _Disconnected from exc
+
     def _get(self) -> None:
         self._record(b"")
         if self.path.rstrip("/") != "/v1/models":
             self._error(404, f"no route {self.path}")
+            return
+        profile = self.server.fake.profile
+        if profile is not None:
+            listing = profile.models()
+            if listing is None:
+                self._error(404, f"no route {self.path}")
+            else:
+                self._send_json(200, listing)
             return
         data = [
             {"id": model, "object": "model", "owned_by": "fake-openai"}
@@ -251,10 +279,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if request.model is None:
             self._error(400, "the request has no model")
             return
+        profile = self.server.fake.profile
+        refusal = profile.refuse(request) if profile is not None else None
+        if refusal is not None:  # a documented rejection: the scripts are not consulted
+            self._respond(request, refusal)
+            return
         reply = self.server.fake._next_reply(request)
         if reply is None:
             self._error(404, f"model '{request.model}' not found")
             return
+        if profile is not None:
+            reply = profile.finish(request, reply)
         if reply.delay_s > 0:
             self._sleep(reply.delay_s)
             if self.server.fake._stopping.is_set():
@@ -381,7 +416,9 @@ def _sse_events(request: RecordedRequest, reply: Reply) -> Iterator[str]:
 class FakeOpenAI:
     """A scripted OpenAI-compatible server on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: Profile | None = None) -> None:
+        # None: a generic OpenAI-compatible server (GET /v1/models lists the scripted models).
+        self.profile = profile
         self._lock = threading.Lock()
         self._scripts: dict[str, list[Script]] = {}
         self._stopping = threading.Event()
