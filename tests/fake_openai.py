@@ -426,6 +426,7 @@ class FakeOpenAI:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RecordedRequest] = []
+        self.lookups: list[RecordedRequest] = []
         self.disconnects = 0
         self.base_url = ""
 
@@ -496,6 +497,7 @@ class FakeOpenAI:
         with self._lock:
             self._scripts.clear()
             self.requests.clear()
+            self.lookups.clear()
             self.disconnects = 0
 
     def scripted_models(self) -> list[str]:
@@ -519,8 +521,10 @@ class FakeOpenAI:
         return item(request) if callable(item) else item
 
     def _append(self, request: RecordedRequest) -> None:
+        """POSTs are model calls (`requests`); HEAD and GET (warm-ups, model lists) go to
+        `lookups`, so tests counting model calls are not thrown by a client's warm-up."""
         with self._lock:
-            self.requests.append(request)
+            (self.requests if request.method == "POST" else self.lookups).append(request)
 
     def _count_disconnect(self) -> None:
         with self._lock:

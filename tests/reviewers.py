@@ -121,7 +121,9 @@ def settings_for(base_url: str, **fusion: Any) -> Settings:
     """Settings that point the default provider at the fake server; no key, no retries."""
     return Settings.model_validate(
         {
-            "providers": {"openrouter": {"base_url": base_url, "kind": "compatible", "max_retries": 0}},
+            "providers": {
+                "openrouter": {"base_url": base_url, "kind": "compatible", "max_retries": 0}
+            },
             "fusion": {"pool": list(POOL), "judge": JUDGE, **fusion},
         }
     )

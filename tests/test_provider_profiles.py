@@ -88,7 +88,8 @@ def test_head_answers_any_path_with_an_empty_200_and_is_recorded(fake_openai: Fa
     response = httpx.head(f"{fake_openai.base_url}/anything/at/all", timeout=5)
     assert (response.status_code, response.content) == (200, b"")
     assert response.headers["content-length"] == "0"
-    assert [(r.method, r.path) for r in fake_openai.requests] == [("HEAD", "/v1/anything/at/all")]
+    assert [(r.method, r.path) for r in fake_openai.lookups] == [("HEAD", "/v1/anything/at/all")]
+    assert fake_openai.requests == []  # model calls only
 
 
 def test_a_refusal_is_answered_and_recorded_without_consuming_the_script(

@@ -44,7 +44,11 @@ def make_provider(
     retry: RetryPolicy = FAST,
     **settings: Any,
 ) -> Provider:
-    fields: dict[str, Any] = {"base_url": fake.base_url, "api_key_env": KEY_ENV, "kind": "compatible"}
+    fields: dict[str, Any] = {
+        "base_url": fake.base_url,
+        "api_key_env": KEY_ENV,
+        "kind": "compatible",
+    }
     fields.update(settings)
     env = {KEY_ENV: KEY} if env is None else env
     return Provider("fake", ProviderSettings(**fields), client, env=env, retry=retry)

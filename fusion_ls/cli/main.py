@@ -37,6 +37,7 @@ from fusion_ls.engine.events import Event, Notice, Progress, Provisional, drain
 from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.errors import ConfigError, FusionError, UsageError
 from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
+from fusion_ls.reviewers.model_check import ModelCheck, check_models
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -283,7 +284,21 @@ def _config_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     loaded = load_settings(start=args.path.resolve())
     print(describe_settings(loaded))
-    return EXIT_OK
+    checks = asyncio.run(_check_models(loaded.settings))
+    print("models:")
+    for check in checks:
+        print(f"  {check.describe()}")
+    unknown = [check for check in checks if check.unknown]
+    for check in unknown:
+        print(f"fusion-ls: {check.describe()}", file=sys.stderr)
+    return EXIT_USAGE if unknown else EXIT_OK
+
+
+async def _check_models(settings: Settings) -> list[ModelCheck]:
+    """The configured ids against the providers' model lists (read from disk within a day)."""
+    async with Runtime.default(cache=False) as runtime:
+        assert runtime.catalogs is not None
+        return await check_models(settings, runtime.catalogs)
 
 
 def _project_file(path: Path | None) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -78,11 +79,15 @@ class Runtime:
             max_response_bytes=int(max_response_mb * 1_000_000),
         )
 
-    def warm(self, providers: Iterable[ProviderSettings]) -> None:
+    def warm(
+        self, providers: Iterable[ProviderSettings], env: Mapping[str, str] | None = None
+    ) -> None:
         """Open connections to `providers` in the background (one per time a provider is
         listed: a review asks its models at once) and start loading their model lists, so
-        the first review pays for neither the TLS handshakes nor the list."""
-        listed = list(providers)
+        the first review pays for neither the TLS handshakes nor the list. A provider whose
+        key variable is empty cannot be asked, so it is not contacted either."""
+        env = os.environ if env is None else env
+        listed = [p for p in providers if p.api_key_env is None or env.get(p.api_key_env)]
         assert self.catalogs is not None
         self.catalogs.prefetch(listed)
         for base_url, count in Counter(p.base_url for p in listed).items():

@@ -1,0 +1,70 @@
+"""Checking the configured model ids against the providers' model lists, before any review.
+
+A mistyped id (`gpt4`, `claude sonnet`) otherwise fails only when a review is sent, once per
+review. `config check` prints each model as its provider lists it; the server warns once after
+start-up. Providers that publish no list (OpenAI's own API, local servers) are not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fusion_ls.config.settings import ModelRef, Settings
+from fusion_ls.reviewers.catalog import Catalogs, ModelInfo
+
+__all__ = ["ModelCheck", "check_models"]
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """One pool member or the judge, as its provider's model list knows it."""
+
+    role: str
+    """"pool" or "judge"."""
+    ref: ModelRef
+    listed: bool
+    """Whether the provider's model list could be read at all."""
+    info: ModelInfo | None = None
+    suggestion: str | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.listed and self.info is None
+
+    def describe(self) -> str:
+        """One line for `config check`."""
+        where = f"{self.role} {self.ref.name}"
+        if not self.listed:
+            return f"{where}: not checked (provider {self.ref.provider} publishes no model list)"
+        if self.info is None:
+            hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else ""
+            return f"{where}: not in the model list of provider {self.ref.provider}{hint}"
+        info = self.info
+        facts = []
+        if info.context_length:
+            facts.append(f"{info.context_length:,} tokens of context")
+        if info.prompt_usd is not None and info.completion_usd is not None:
+            facts.append(
+                f"${info.prompt_usd * 1e6:.2f} in / ${info.completion_usd * 1e6:.2f} out "
+                "per million tokens"
+            )
+        if info.supported_parameters is not None and not info.supports("temperature"):
+            facts.append("takes no temperature")
+        return f"{where}: listed" + (f" ({', '.join(facts)})" if facts else "")
+
+
+async def check_models(settings: Settings, catalogs: Catalogs) -> list[ModelCheck]:
+    """Every chat model of the pool and the judge, checked against its provider's list."""
+    refs = [("pool", ref) for ref in settings.fusion.pool] + [("judge", settings.fusion.judge)]
+    checks = []
+    for role, ref in refs:
+        if ref.is_tool:
+            continue
+        catalog = await catalogs.get(settings.providers[ref.provider])
+        if catalog is None:
+            checks.append(ModelCheck(role, ref, listed=False))
+            continue
+        info = catalog.get(ref.model)
+        suggestion = catalog.suggest(ref.model) if info is None else None
+        checks.append(ModelCheck(role, ref, True, info, suggestion))
+    return checks
