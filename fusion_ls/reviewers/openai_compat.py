@@ -97,14 +97,10 @@ class Refusals:
             refused.add("response_format")
         return frozenset(refused)
 
-    def add(self, base_url: str, model: str, parameter: str, *, server_wide: bool) -> bool:
-        """Note a refusal; False when `parameter` was already left out (nothing to retry)."""
-        if parameter in self.of(base_url, model):
-            return False
+    def add(self, base_url: str, model: str, parameter: str, *, server_wide: bool) -> None:
         self._per_model.setdefault((base_url, model), set()).add(parameter)
         if parameter == "response_format" and server_wide:
             self._no_schema.add(base_url)
-        return True
 
 
 # --- the provider ----------------------------------------------------------------------------
@@ -242,12 +238,17 @@ class Provider:
         self, request: ChatRequest, info: ModelInfo | None, deadline: float
     ) -> Completion:
         attempt = 0
+        dropped: set[str] = set()
         while True:
             try:
                 return await self._attempt(request, info, attempt)
             except _Refused as refusal:
-                if not self._remember_refusal(request.model, refusal.parameter):
+                # Sent once more without it (it is only raised for a parameter that was
+                # sent), and remembered, so later requests leave it out from the start.
+                if refusal.parameter in dropped:
                     raise
+                dropped.add(refusal.parameter)
+                self._remember_refusal(request.model, refusal.parameter)
                 log.info(
                     "%s/%s: %s; sending it without %s from now on",
                     self.name,
@@ -274,11 +275,11 @@ class Provider:
                 await asyncio.sleep(delay)
                 attempt += 1
 
-    def _remember_refusal(self, model: str, parameter: str) -> bool:
-        """Note that `parameter` is refused; False when it was already left out (no retry).
-        OpenRouter routes each model to other upstreams, so there a refusal is the model's."""
+    def _remember_refusal(self, model: str, parameter: str) -> None:
+        """OpenRouter routes each model to other upstreams, so there a refusal is the model's;
+        elsewhere a refused schema is the server's."""
         server_wide = self._kind != "openrouter"
-        return self._refusals.add(self.settings.base_url, model, parameter, server_wide=server_wide)
+        self._refusals.add(self.settings.base_url, model, parameter, server_wide=server_wide)
 
     # --- one attempt ---------------------------------------------------------------------
 
