@@ -22,6 +22,7 @@ import pytest
 from cli_workspace import KEY, Run, Workspace
 from fake_openai import FakeOpenAI, RecordedRequest, Reply
 from lsp_client import command, lines, open_document, server_env, start, until
+from lsprotocol import types
 from provider_profiles import (
     NO_ENDPOINTS_MESSAGE,
     CatalogModel,
@@ -555,3 +556,23 @@ def test_a_review_that_could_pass_the_daily_limit_is_refused_before_sending(
     assert run.code == 2
     assert "this review could cost up to $0." in run.err and "max_cost_usd" in run.err
     assert openrouter.requests == []
+
+
+async def test_the_server_warns_once_of_an_unknown_model_id(
+    tmp_path: Path, openrouter: FakeOpenAI
+) -> None:
+    config = tmp_path / "xdg" / "fusion-ls" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        f'[providers.openrouter]\nbase_url = "{openrouter.base_url}"\nkind = "openrouter"\n\n'
+        f'[fusion]\npool = ["gpt4o", "{CLAUDE}"]\n'
+    )
+    lsp = await start(tmp_path, server_env(tmp_path / "xdg", KEY), "neovim")
+    try:
+        await until(lambda: any("gpt4o" in m.message for m in lsp.messages))
+        (warning,) = [m for m in lsp.messages if "gpt4o" in m.message]
+        assert "did you mean 'openai/gpt-4o'?" in warning.message
+        assert warning.type == types.MessageType.Warning
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()

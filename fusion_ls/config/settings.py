@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -132,6 +133,10 @@ class ProviderSettings(_Strict):
         if host == "openrouter.ai" or host.endswith(".openrouter.ai"):
             return "openrouter"
         return "openai" if host == "api.openai.com" else "compatible"
+
+    def can_be_asked(self, env: Mapping[str, str]) -> bool:
+        """Needs no key, or its key variable is set: otherwise it is never contacted."""
+        return self.api_key_env is None or bool(env.get(self.api_key_env, "").strip())
 
     @property
     def uses_structured_output(self) -> bool:

@@ -28,6 +28,7 @@ from fusion_ls.lsp.jobs import Jobs
 from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult
 from fusion_ls.lsp.session import DocumentState
 from fusion_ls.lsp.tracking import EditLog
+from fusion_ls.reviewers.model_check import check_models
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -206,6 +207,17 @@ async def _initialized(ls: FusionServer, params: types.InitializedParams) -> Non
     # The first review should be as fast as later ones: open the connections (TLS handshakes
     # included) and load the model lists now, in the background, not on the review's path.
     ls.runtime.warm(settings.providers_used())
+    if all(p.can_be_asked(os.environ) for p in settings.providers_used()):
+        await _warn_of_unknown_models(ls, settings)
+
+
+async def _warn_of_unknown_models(ls: FusionServer, settings: Settings) -> None:
+    """A mistyped model id, said once at start-up rather than failing every review (the
+    model list is the one the warm-up is loading, so this waits for nothing else)."""
+    assert ls.runtime.catalogs is not None
+    for check in await check_models(settings, ls.runtime.catalogs):
+        if check.unknown:
+            ls.show(f"fusion-ls: {check.describe()}", types.MessageType.Warning)
 
 
 async def _watch_config_files(ls: FusionServer) -> None:

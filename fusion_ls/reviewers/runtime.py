@@ -87,7 +87,7 @@ class Runtime:
         the first review pays for neither the TLS handshakes nor the list. A provider whose
         key variable is empty cannot be asked, so it is not contacted either."""
         env = os.environ if env is None else env
-        listed = [p for p in providers if p.api_key_env is None or env.get(p.api_key_env)]
+        listed = [p for p in providers if p.can_be_asked(env)]
         assert self.catalogs is not None
         self.catalogs.prefetch(listed)
         for base_url, count in Counter(p.base_url for p in listed).items():
