@@ -53,7 +53,8 @@ def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = No
         f"  rounds: {fusion.rounds}, quorum: {fusion.quorum}",
         f"  timeout_s: {number(fusion.timeout_s)}, "
         f"straggler_grace_s: {number(fusion.straggler_grace_s)}",
-        f"  max_tokens: {fusion.max_tokens}, temperature: {fusion.temperature}",
+        f"  max_tokens: {fusion.max_tokens}, reasoning_tokens: {fusion.reasoning_tokens}, "
+        f"temperature: {fusion.temperature}",
         f"  provisional: {shown(fusion.provisional)}, "
         f"judge_on_agreement: {shown(fusion.judge_on_agreement)}",
         "review:",
@@ -62,7 +63,8 @@ def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = No
         f"  exclude: {', '.join(review.exclude) or '(none)'}",
         "limits:",
         f"  max_input_tokens: {limits.max_input_tokens}",
-        f"  max_cost_usd: {number(limits.max_cost_usd)}",
+        f"  max_cost_usd: {number(limits.max_cost_usd)}, "
+        f"max_response_mb: {number(limits.max_response_mb)}",
         "providers:",
         *(_describe_provider(name, p, env) for name, p in sorted(settings.providers.items())),
     ]
