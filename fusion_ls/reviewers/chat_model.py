@@ -17,7 +17,7 @@ from fusion_ls.findings import Usage
 from fusion_ls.reviewers.base import Capability, Code, InvalidAnswer, Prompt, Reply
 from fusion_ls.reviewers.cache import ResponseCache
 from fusion_ls.reviewers.chat import ChatMessage, ChatRequest, ChatResult
-from fusion_ls.reviewers.model_rules import family_of
+from fusion_ls.reviewers.model_rules import Budget, token_limit
 from fusion_ls.reviewers.openai_compat import Provider
 
 __all__ = ["ChatModel", "ChatOptions"]
@@ -77,8 +77,8 @@ class ChatModel:
         if info is None:
             return None
         options = self._options
-        thinking = options.reasoning_tokens if family_of(self._ref.model).thinks else 0
-        return info.cost(prompt_tokens, options.max_tokens + thinking)
+        budget = Budget(options.max_tokens, options.reasoning_tokens, options.temperature)
+        return info.cost(prompt_tokens, token_limit(self._ref.model, budget, info))
 
     async def ask(self, prompt: Prompt[T], code: Code) -> Reply[T]:
         """The parsed answer; one repair retry, then ProviderError(status="invalid")."""

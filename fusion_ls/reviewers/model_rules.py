@@ -18,7 +18,16 @@ from typing import Any, Literal
 
 from fusion_ls.reviewers.catalog import ModelInfo
 
-__all__ = ["FAMILIES", "Budget", "Family", "Kind", "family_of", "parameters", "sends_schema"]
+__all__ = [
+    "FAMILIES",
+    "Budget",
+    "Family",
+    "Kind",
+    "family_of",
+    "parameters",
+    "sends_schema",
+    "token_limit",
+]
 
 Kind = Literal["openrouter", "openai", "compatible"]
 """openrouter: OpenRouter's API · openai: OpenAI's own API (and Azure's) · compatible: any
@@ -109,6 +118,16 @@ def _takes_temperature(family: Family, info: ModelInfo | None) -> bool:
     return family.temperature
 
 
+def token_limit(model: str, budget: Budget, info: ModelInfo | None = None) -> int:
+    """The most tokens one answer of `model` may take: the answer's room, plus the reasoning
+    budget for a model that thinks first, within the output cap its provider lists."""
+    thinks = _thinks(family_of(model), info)
+    limit = budget.answer_tokens + (budget.reasoning_tokens if thinks else 0)
+    if info is not None and info.max_completion_tokens:
+        limit = min(limit, info.max_completion_tokens)
+    return limit
+
+
 def parameters(
     kind: Kind,
     model: str,
@@ -123,15 +142,15 @@ def parameters(
     """
     family = family_of(model)
     thinks = _thinks(family, info)
-    limit = budget.answer_tokens + (budget.reasoning_tokens if thinks else 0)
-    if info is not None and info.max_completion_tokens:
-        limit = min(limit, info.max_completion_tokens)
     sent: dict[str, Any] = {}
     # OpenAI's own API: max_tokens "is now deprecated in favor of max_completion_tokens, and is
     # not compatible with o-series models"; reasoning_effort sets how much a reasoning model
     # thinks. https://platform.openai.com/docs/api-reference/chat/create
     openai_api = kind == "openai" or "max_tokens" in refused
-    sent["max_completion_tokens" if openai_api else "max_tokens"] = limit
+    if info is None or info.supports("max_tokens"):
+        sent["max_completion_tokens" if openai_api else "max_tokens"] = token_limit(
+            model, budget, info
+        )
     if _takes_temperature(family, info):
         sent["temperature"] = budget.temperature
     if thinks and kind == "openai":
