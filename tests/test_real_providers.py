@@ -32,6 +32,7 @@ from provider_profiles import (
     Profile,
     thinking,
 )
+from pytest_lsp import LanguageClient
 from reviewers import DIV, DIV_B, SAMPLE, SQLI, merging_judge, review
 
 from fusion_ls.config.settings import FusionSettings, ProviderSettings
@@ -510,6 +511,17 @@ async def test_response_bodies_over_the_cap_fail_with_the_setting_named() -> Non
 # --- the language server ---------------------------------------------------------------------
 
 
+async def start_on_openrouter(tmp_path: Path, fake: FakeOpenAI, fusion: str = "") -> LanguageClient:
+    """The server, with a user config pointing the default provider (kind openrouter) at `fake`."""
+    config = tmp_path / "xdg" / "fusion-ls" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "openrouter"\n\n'
+        f"[fusion]\n{fusion}\n"
+    )
+    return await start(tmp_path, server_env(tmp_path / "xdg", KEY), "visual-studio-code")
+
+
 async def test_the_server_warms_up_then_fuses_the_default_setup_on_openrouter(
     tmp_path: Path, openrouter: FakeOpenAI
 ) -> None:
@@ -517,12 +529,7 @@ async def test_the_server_warms_up_then_fuses_the_default_setup_on_openrouter(
     openrouter.script(GEMINI, thinking(review(SQLI), reasoning_tokens=1200))
     openrouter.script(GPT4O, Reply(content=review(DIV_B)))
     openrouter.script(JUDGE, judging(reasoning_tokens=900))
-    config = tmp_path / "xdg" / "fusion-ls" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text(
-        f'[providers.openrouter]\nbase_url = "{openrouter.base_url}"\nkind = "openrouter"\n'
-    )
-    lsp = await start(tmp_path, server_env(tmp_path / "xdg", KEY), "visual-studio-code")
+    lsp = await start_on_openrouter(tmp_path, openrouter)
     try:
         # After `initialize`, before any review: one connection per model and the list.
         await until(lambda: len(openrouter.lookups) == 5)
@@ -561,13 +568,7 @@ def test_a_review_that_could_pass_the_daily_limit_is_refused_before_sending(
 async def test_the_server_warns_once_of_an_unknown_model_id(
     tmp_path: Path, openrouter: FakeOpenAI
 ) -> None:
-    config = tmp_path / "xdg" / "fusion-ls" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text(
-        f'[providers.openrouter]\nbase_url = "{openrouter.base_url}"\nkind = "openrouter"\n\n'
-        f'[fusion]\npool = ["gpt4o", "{CLAUDE}"]\n'
-    )
-    lsp = await start(tmp_path, server_env(tmp_path / "xdg", KEY), "neovim")
+    lsp = await start_on_openrouter(tmp_path, openrouter, f'pool = ["gpt4o", "{CLAUDE}"]')
     try:
         await until(lambda: any("gpt4o" in m.message for m in lsp.messages))
         (warning,) = [m for m in lsp.messages if "gpt4o" in m.message]
