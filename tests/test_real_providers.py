@@ -577,3 +577,32 @@ async def test_the_server_warns_once_of_an_unknown_model_id(
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
+
+
+async def test_openrouter_streams_with_processing_comments_and_errors_in_200_bodies() -> None:
+    """Streams open with `: OPENROUTER PROCESSING` comments; an upstream failure after the
+    status was sent arrives as an error on the choice of a 200 body (OpenRouter's
+    errors-and-debugging page)."""
+    upstream_error = {
+        "id": "gen-1",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": ""},
+                "finish_reason": "error",
+                "error": {"code": 502, "message": "upstream model crashed"},
+            }
+        ],
+    }
+    with FakeOpenAI(profile=OpenRouterProfile()) as fake:
+        fake.script(CLAUDE, Reply(content='{"findings": []}'))
+        fake.script(GPT4O, Reply(body=json.dumps(upstream_error)))
+        async with make_http_client() as http:
+            streaming = ProviderSettings(base_url=fake.base_url, kind="openrouter", stream=True)
+            result = await Provider("openrouter", streaming, http).chat(chat_request(CLAUDE), 5)
+            plain = ProviderSettings(base_url=fake.base_url, kind="openrouter", max_retries=0)
+            with pytest.raises(ProviderError) as failure:
+                await Provider("openrouter", plain, http).chat(chat_request(GPT4O), 5)
+    assert result.text == '{"findings": []}' and result.usage.cost_usd
+    assert "upstream model crashed" in failure.value.reason
+    assert failure.value.retryable and failure.value.http_status == 502
