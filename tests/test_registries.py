@@ -18,7 +18,7 @@ from reviewers import SAMPLE, finding, merging_judge, review, run_review, settin
 from fusion_ls.cli.main import _parser
 from fusion_ls.config import settings as settings_module
 from fusion_ls.engine.fusion.modes import MODES
-from fusion_ls.findings import Mode, ProposedFinding
+from fusion_ls.findings import Mode, ModelStatus, ProposedFinding
 from fusion_ls.lsp import results
 from fusion_ls.lsp.server import FusionProtocol
 from fusion_ls.reviewers import registry
@@ -64,6 +64,14 @@ def test_the_vscode_client_knows_exactly_the_registered_modes() -> None:
         r"export type Mode = (.*?);", (VSCODE / "src" / "results.ts").read_text()
     )
     assert _quoted(declared) == set(MODES)
+
+
+def test_the_vscode_client_knows_exactly_the_model_statuses() -> None:
+    """A status the server sends (e.g. "truncated") and the client does not know would make
+    `parseResult` reject the whole command result."""
+    source = (VSCODE / "src" / "results.ts").read_text()
+    (declared,) = re.findall(r"export type ModelStatus =(.*?);", source, re.DOTALL)
+    assert _quoted(declared) == set(get_args(ModelStatus))
 
 
 def test_the_neovim_client_documents_exactly_the_registered_modes() -> None:

@@ -75,6 +75,7 @@ const MODEL_STATUSES: Readonly<Record<ModelStatus, true>> = {
   error: true,
   timeout: true,
   invalid: true,
+  truncated: true,
   cancelled: true,
   late: true,
   skipped: true,
