@@ -6,7 +6,10 @@
 
 The models are the fake OpenAI-compatible server of `tests/fake_openai.py`, answering after
 0.3 s, 0.6 s and 0.9 s (the judge after 0.4 s), so each ratio shows what the server, and the
-rig itself (see "rig floor"), add to the models' latency. BENCHMARKS.md explains every figure.
+rig itself (see "rig floor"), add to the models' latency. The first review of a freshly started
+server is measured over HTTPS, with a self-signed certificate and a simulated network delay on
+every new connection's handshake (`--handshake-ms`), so that connection set-up shows if it is on
+that review's path. BENCHMARKS.md explains every figure.
 Exits 1 when a full run misses a target, 2 when it cannot measure.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import tempfile
 import time
@@ -40,7 +44,9 @@ from benchmarks.harness import (
     STANDARD,
     BenchmarkError,
     FakeOpenAI,
+    OpensslMissing,
     ScriptedModels,
+    SelfSigned,
     Server,
     Timing,
     Workspace,
@@ -48,6 +54,10 @@ from benchmarks.harness import (
     hover,
     memory_mb,
     rig_floor_ms,
+    self_signed,
+    tls_setup_ms,
+    trust_bundle,
+    trust_store_ms,
     until,
 )
 from benchmarks.machine import CpuWindow, describe
@@ -57,6 +67,13 @@ ROUNDS = {"best-of": 1, "merge": 1, "debate": 2}
 """Model rounds per mode; debate's `rounds = 2` is set in the benchmark's user config."""
 PROBE_WINDOW_S = 2.1
 """Probes are spread over this long, while the slow reviews' models answer (1.0, 1.5, 2.0 s)."""
+EDITOR_PAUSE_S = 0.5
+"""The first review of a fresh server is sent this long after `initialize` is answered: an
+editor that reviews a file soon after start-up. The sooner, the less time a server has to set
+up in the background; a person takes longer. The review sent at once is reported too."""
+HANDSHAKE_MS = 100.0
+"""Added to every new TLS connection's handshake by default: two round trips (TCP, then TLS 1.3)
+of 50 ms, a provider in another region. Loopback alone would hide the cost of connecting."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +85,11 @@ class Plan:
     busy: int  # reviews in flight while hover and code actions are probed
     probes: int
     concurrent: int
-    spawns: int
+    cold_starts: int  # fresh servers reviewing after the pause, and as many reviewing at once
 
 
-FULL = Plan(reps=10, cache_hits=30, busy=20, probes=200, concurrent=100, spawns=5)
-QUICK = Plan(reps=1, cache_hits=5, busy=20, probes=60, concurrent=50, spawns=1)
+FULL = Plan(reps=10, cache_hits=30, busy=20, probes=200, concurrent=100, cold_starts=5)
+QUICK = Plan(reps=1, cache_hits=5, busy=20, probes=60, concurrent=50, cold_starts=1)
 
 
 @dataclass
@@ -100,34 +117,15 @@ def _ms(seconds: float) -> float:
 # -- phases ------------------------------------------------------------------------------------
 
 
-async def startup(server: Server, workspace: Workspace, spawns: int) -> list[Figure]:
-    """Process start → `initialize` answered, and resident memory when idle after it."""
-    samples = [(server.spawn_s, memory_mb(server.pid)["rss"])]
-    for _ in range(spawns - 1):
-        spare = await Server.spawn(workspace)
-        samples.append((spare.spawn_s, memory_mb(spare.pid)["rss"]))
-        await spare.stop()
-    times, rss = [s for s, _ in samples], [r for _, r in samples]
-    of = f"median of {len(samples)}" if len(samples) > 1 else "1 start"
-    return [
-        Figure("spawn_s", "spawn → `initialize` answered", median(times), "s", detail=of),
-        Figure("idle_rss_mb", "idle RSS after `initialize`", median(rss), "MB", detail=of),
-    ]
+async def warm_up(server: Server) -> str:
+    """A first review on the long-lived server, of the document the cache phase repeats.
 
-
-async def warm_up(server: Server) -> tuple[str, Figure]:
-    """The first review after start (reported), on the document the cache phase repeats."""
+    It is not a figure: the server has been idle since start-up, unlike an editor's, and the
+    cold-start phase measures first reviews as an editor sends them.
+    """
     uri = server.open("warm")
-    timing = await server.timed_review(uri)
-    ratio = timing.fused_s / (STANDARD.slowest + STANDARD.judge)
-    detail = f"{timing.fused_s:.3f} s, merge"
-    return uri, Figure(
-        "cold_fused_ratio",
-        "first review after start, fused ÷ (slowest + judge)",
-        ratio,
-        "ratio",
-        detail=detail,
-    )
+    await server.timed_review(uri)
+    return uri
 
 
 async def cache_hits(server: Server, models: ScriptedModels, uri: str, count: int) -> Figure:
@@ -258,41 +256,200 @@ async def concurrency(server: Server, models: ScriptedModels, count: int) -> lis
     ]
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """The first review of one freshly started server, over HTTPS."""
+
+    spawn_s: float
+    idle_rss_mb: float | None  # after the pause, before the review (None: no pause)
+    timing: Timing
+    warmed: int  # TLS handshakes after `initialize`, before the review was sent
+    on_path: int  # TLS handshakes after the review was sent, before it was answered
+
+
+async def cold_start(
+    workspace: Workspace, models: ScriptedModels, certificate: SelfSigned, tag: str, pause_s: float
+) -> ColdStart:
+    """Start a server, wait `pause_s` after `initialize` is answered, then open a document and
+    review it at once, as an editor does; the document is new, so nothing comes from the cache."""
+    server = await Server.spawn(workspace, round_trip=pause_s > 0)
+    try:
+        rss = None
+        if pause_s > 0:
+            await asyncio.sleep(max(0.0, server.initialized_at + pause_s - time.perf_counter()))
+            rss = memory_mb(server.pid)["rss"]
+        mark = models.mark()
+        sent = time.perf_counter()
+        timing = await server.timed_review(server.open(tag))
+        on_path = certificate.handshakes_since(sent)
+        warmed = certificate.handshakes_since(server.initialized_at) - on_path
+    finally:
+        await server.stop()
+    if not any(r.model == JUDGE for r in models.since(mark)):
+        raise BenchmarkError(f"the first review {tag} never reached the judge over HTTPS")
+    return ColdStart(server.spawn_s, rss, timing, warmed, on_path)
+
+
+def _ratios(starts: Sequence[ColdStart]) -> tuple[list[float], list[float]]:
+    first = [c.timing.first_s / STANDARD.fastest for c in starts]
+    fused = [c.timing.fused_s / (STANDARD.slowest + STANDARD.judge) for c in starts]
+    return first, fused
+
+
+def cold_figures(paused: Sequence[ColdStart], at_once: Sequence[ColdStart]) -> list[Figure]:
+    """Start-up, and the first review after start: targets after the pause, reported at once."""
+    of = f"median of {len(paused)}" if len(paused) > 1 else "1 start"
+    pause = f"sent {EDITOR_PAUSE_S:g} s after `initialize`"
+    first, fused = _ratios(paused)
+    first_now, fused_now = _ratios(at_once)
+    slowest = STANDARD.slowest + STANDARD.judge
+
+    def seconds(starts: Sequence[ColdStart], fused: bool) -> str:
+        return f"{median([c.timing.fused_s if fused else c.timing.first_s for c in starts]):.3f} s"
+
+    def handshakes(starts: Sequence[ColdStart]) -> str:
+        on_path = [c.on_path for c in starts]
+        warmed = [c.warmed for c in starts]
+        return (
+            f"{median(on_path):g} during the review (max {max(on_path)}), {median(warmed):g} before"
+        )
+
+    return [
+        Figure(
+            "spawn_s",
+            "spawn → `initialize` answered",
+            median([c.spawn_s for c in paused]),
+            "s",
+            detail=of,
+        ),
+        Figure(
+            "idle_rss_mb",
+            f"idle RSS {EDITOR_PAUSE_S:g} s after `initialize`",
+            median([c.idle_rss_mb or 0.0 for c in paused]),
+            "MB",
+            detail=of,
+        ),
+        Figure(
+            "cold_first_ratio",
+            "first review after start, first diagnostic ÷ fastest model",
+            median(first),
+            "ratio",
+            1.10,
+            f"{seconds(paused, False)} vs {STANDARD.fastest} s, {pause}; "
+            f"max {max(first):.3f}; {of}",
+        ),
+        Figure(
+            "cold_fused_ratio",
+            "first review after start, fused ÷ (slowest + judge)",
+            median(fused),
+            "ratio",
+            1.05,
+            f"{seconds(paused, True)} vs {slowest:.1f} s, merge, {pause}; "
+            f"max {max(fused):.3f}; {of}",
+        ),
+        Figure(
+            "cold_handshakes",
+            "first review after start, TLS handshakes during it",
+            median([c.on_path for c in paused]),
+            "",
+            detail=f"{pause}: {handshakes(paused)}; sent at once: {handshakes(at_once)}",
+        ),
+        Figure(
+            "cold_first_ratio_at_once",
+            "first review sent at once after start, first diagnostic ÷ fastest model",
+            median(first_now),
+            "ratio",
+            detail=f"{seconds(at_once, False)}; max {max(first_now):.3f}; {of}",
+        ),
+        Figure(
+            "cold_fused_ratio_at_once",
+            "first review sent at once after start, fused ÷ (slowest + judge)",
+            median(fused_now),
+            "ratio",
+            detail=f"{seconds(at_once, True)}; max {max(fused_now):.3f}; {of}",
+        ),
+    ]
+
+
+async def cold_starts(base: Path, cache_home: str, plan: Plan, handshake_s: float) -> list[Figure]:
+    """Fresh servers' first reviews over HTTPS, each server on its own, one after another.
+
+    They share the response cache with the main server's workspace, as an editor restarted
+    over a user's existing cache would; every document is new, so no answer comes from it.
+    """
+    folder = base / "tls"
+    folder.mkdir()
+    try:
+        certificate = self_signed(folder, handshake_delay_s=handshake_s)
+    except OpensslMissing as error:
+        raise BenchmarkError(str(error)) from error
+    bundle = trust_bundle(certificate.cert, folder / "ca-bundle.pem")
+    trust = ssl.create_default_context(cafile=str(bundle))
+    with FakeOpenAI(tls=certificate.context) as fake:
+        models = ScriptedModels(fake)
+        setup = await tls_setup_ms(fake, trust, rounds=10 if plan.cold_starts > 1 else 3)
+        env = {"SSL_CERT_FILE": str(bundle), "XDG_CACHE_HOME": cache_home}
+        workspace = Workspace.create(base / "cold", fake.base_url, env=env)
+        paused: list[ColdStart] = []
+        at_once: list[ColdStart] = []
+        for n in range(plan.cold_starts):
+            paused.append(
+                await cold_start(workspace, models, certificate, f"cold-{n}", EDITOR_PAUSE_S)
+            )
+            at_once.append(await cold_start(workspace, models, certificate, f"now-{n}", 0.0))
+    link = f"{handshake_s * 1000:g} ms of it simulated network"
+    trust_ms = trust_store_ms(bundle)
+    return [
+        *cold_figures(paused, at_once),
+        Figure(
+            "tls_setup_ms",
+            "new HTTPS connection, time over a reused one",
+            setup,
+            "ms",
+            detail=f"{link}; loading the trust store: {trust_ms:.1f} ms",
+        ),
+    ]
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
-async def measure(plan: Plan) -> Report:
+async def measure(plan: Plan, handshake_s: float) -> Report:
     report = Report()
     cpu = CpuWindow()
-    with FakeOpenAI() as fake, tempfile.TemporaryDirectory(prefix="fusion-bench-") as tmp:
-        floor = await rig_floor_ms(fake)
-        models = ScriptedModels(fake)
-        workspace = Workspace.create(Path(tmp), fake.base_url)
-        _say("starting the server")
-        server = await Server.spawn(workspace)
-        try:
-            starting = await startup(server, workspace, plan.spawns)
-            _say("first review, then cache hits")
-            warm, cold = await warm_up(server)
-            cached = await cache_hits(server, models, warm, plan.cache_hits)
-            await modes(server, models, plan.reps, report)
-            _say(f"hover and code actions while {plan.busy} reviews run")
-            probed = await responsiveness(server, models, warm, plan)
-            _say(f"{plan.concurrent} concurrent reviews")
-            crowd = await concurrency(server, models, plan.concurrent)
-        finally:
-            await server.stop()
+    with tempfile.TemporaryDirectory(prefix="fusion-bench-") as tmp:
+        with FakeOpenAI() as fake:
+            floor = await rig_floor_ms(fake)
+            models = ScriptedModels(fake)
+            workspace = Workspace.create(Path(tmp) / "plain", fake.base_url)
+            _say("starting the server")
+            server = await Server.spawn(workspace)
+            try:
+                _say("first review, then cache hits")
+                warm = await warm_up(server)
+                cached = await cache_hits(server, models, warm, plan.cache_hits)
+                await modes(server, models, plan.reps, report)
+                _say(f"hover and code actions while {plan.busy} reviews run")
+                probed = await responsiveness(server, models, warm, plan)
+                _say(f"{plan.concurrent} concurrent reviews")
+                crowd = await concurrency(server, models, plan.concurrent)
+            finally:
+                await server.stop()
+        _say(f"first reviews of {2 * plan.cold_starts} fresh servers, over HTTPS")
+        cold = await cold_starts(Path(tmp), workspace.env["XDG_CACHE_HOME"], plan, handshake_s)
     rig = Figure("rig_floor_ms", "rig floor: 3 POSTs at once to the fake, no delay", floor, "ms")
-    report.add(cached, probed, *crowd, *starting, cold, rig)
+    report.add(cached, probed, *crowd, *cold, rig)
     report.cpu = cpu.shares()
     return report
 
 
-def as_json(report: Report, plan: Plan, quick: bool) -> str:
+def as_json(report: Report, plan: Plan, quick: bool, handshake_s: float) -> str:
     return json.dumps(
         {
             "quick": quick,
             "plan": asdict(plan),
+            "editor_pause_s": EDITOR_PAUSE_S,
+            "handshake_delay_s": handshake_s,
             "machine": describe(),
             "cpu_percent": report.cpu,
             "passed": report.passed,
@@ -327,14 +484,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; never fails")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--handshake-ms",
+        type=float,
+        default=HANDSHAKE_MS,
+        help=f"simulated network delay of every new HTTPS connection (default {HANDSHAKE_MS:g})",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    handshake_s = args.handshake_ms / 1000
     try:
-        report = asyncio.run(asyncio.wait_for(measure(plan), 120 if args.quick else 900))
+        report = asyncio.run(
+            asyncio.wait_for(measure(plan, handshake_s), 120 if args.quick else 900)
+        )
     except (BenchmarkError, asyncio.TimeoutError) as error:
         print(f"bench: could not measure: {error!r}", file=sys.stderr)
         return 2
-    print(as_json(report, plan, args.quick) if args.json else as_text(report))
+    text = as_json(report, plan, args.quick, handshake_s) if args.json else as_text(report)
+    print(text)
     return 0 if args.quick or report.passed else 1
 
 

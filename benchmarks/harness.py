@@ -4,17 +4,19 @@ The pool disagrees on purpose (so the judge really runs: when every model agrees
 and every reply waits its model's latency on the fake server's side. The server is the real
 `python -m fusion_ls` subprocess, started and initialised by the test suite's `lsp_client.start`
 with VS Code's client capabilities; every `textDocument/publishDiagnostics` it sends is
-timestamped with `time.perf_counter()` as the client receives it.
+timestamped with `time.perf_counter()` as the client receives it. The fake can also serve HTTPS
+with a self-signed certificate (`tests/tls.py`), which the server trusts through `SSL_CERT_FILE`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ssl
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,6 +47,7 @@ from reviewers import (
     merging_judge,
     review,
 )
+from tls import OpensslMissing, SelfSigned, self_signed, trust_bundle
 
 __all__ = [
     "JUDGE",
@@ -55,7 +58,9 @@ __all__ = [
     "BenchmarkError",
     "FakeOpenAI",
     "Latencies",
+    "OpensslMissing",
     "ScriptedModels",
+    "SelfSigned",
     "Server",
     "Timing",
     "Workspace",
@@ -65,6 +70,10 @@ __all__ = [
     "is_provisional",
     "memory_mb",
     "rig_floor_ms",
+    "self_signed",
+    "tls_setup_ms",
+    "trust_bundle",
+    "trust_store_ms",
     "until",
 ]
 
@@ -195,8 +204,15 @@ class Workspace:
 
     @classmethod
     def create(
-        cls, base: Path, base_url: str, *, quorum: int = 3, grace_s: float = 30
+        cls,
+        base: Path,
+        base_url: str,
+        *,
+        quorum: int = 3,
+        grace_s: float = 30,
+        env: Mapping[str, str] | None = None,
     ) -> Workspace:
+        """`env` adds to or overrides the server's environment (`SSL_CERT_FILE`, say)."""
         root = base / "project"
         config = base / "xdg" / "fusion-ls" / "config.toml"
         config.parent.mkdir(parents=True)
@@ -207,7 +223,7 @@ class Workspace:
             f'[fusion]\npool = [{pool}]\njudge = "{JUDGE}"\nrounds = 2\nquorum = {quorum}\n'
             f"straggler_grace_s = {grace_s:g}\n"
         )
-        return cls(root, server_env(base / "xdg", KEY))
+        return cls(root, {**server_env(base / "xdg", KEY), **(env or {})})
 
 
 @dataclass(frozen=True)
@@ -221,27 +237,33 @@ class Timing:
 
 @dataclass
 class Server:
-    """The real server, initialised; `spawn_s` is process start → `initialize` answered."""
+    """The real server, initialised; `spawn_s` is process start → `initialize` answered, and
+    `initialized_at` the `time.perf_counter()` of that answer."""
 
     client: LanguageClient
     pid: int
     spawn_s: float
+    initialized_at: float
     workspace: Workspace
     timeline: Timeline
     opened: int = 0
 
     @classmethod
-    async def spawn(cls, workspace: Workspace) -> Server:
+    async def spawn(cls, workspace: Workspace, *, round_trip: bool = True) -> Server:
+        """Start and initialise; then one request answered, unless `round_trip` is off (so a
+        review can follow `initialize` at once, as from an editor that opens a file and asks)."""
         started = time.perf_counter()
         client = await start(workspace.root, workspace.env, "visual-studio-code")
-        spawn_s = time.perf_counter() - started
+        initialized_at = time.perf_counter()
         timeline = Timeline()
         _timestamp_diagnostics(client, timeline)
         process = client._server
         if process is None:
             raise BenchmarkError("the server process did not start")
-        server = cls(client, process.pid, spawn_s, workspace, timeline)
-        await server.round_trip()
+        spawn_s = initialized_at - started
+        server = cls(client, process.pid, spawn_s, initialized_at, workspace, timeline)
+        if round_trip:
+            await server.round_trip()
         return server
 
     async def round_trip(self) -> None:
@@ -310,3 +332,35 @@ async def rig_floor_ms(fake: FakeOpenAI, rounds: int = 20) -> float:
             await asyncio.gather(*(client.post(url, json=body) for _ in range(3)))
             samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples[2:])
+
+
+async def tls_setup_ms(fake: FakeOpenAI, trust: ssl.SSLContext, rounds: int = 10) -> float:
+    """What a new HTTPS connection to the fake costs over a reused one, median ms.
+
+    Each round is a fresh httpx client (HTTP/2 offered, as fusion-ls's) sending one POST, which
+    opens a connection and shakes hands, then a second on that connection. The difference is
+    the connection set-up a first review pays unless the connection was opened beforehand.
+    """
+    fake.script("floor", Reply(content=ANSWERS["alpha"]))
+    body = {"model": "floor", "messages": [{"role": "user", "content": document_text("tls")}]}
+    url = f"{fake.base_url}/chat/completions"
+    extra: list[float] = []
+    for _ in range(rounds):
+        async with httpx.AsyncClient(http2=True, verify=trust) as client:
+            started = time.perf_counter()
+            await client.post(url, json=body)
+            opened = time.perf_counter()
+            await client.post(url, json=body)
+            extra.append((opened - started) - (time.perf_counter() - opened))
+    return statistics.median(extra) * 1000
+
+
+def trust_store_ms(bundle: Path, rounds: int = 10) -> float:
+    """Loading the trust store `SSL_CERT_FILE` names, median ms: what httpx does when a client
+    is made (`ssl.create_default_context(cafile=...)`), before its first connection."""
+    samples: list[float] = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        ssl.create_default_context(cafile=str(bundle))
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)

@@ -27,6 +27,7 @@ import itertools
 import json
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -204,7 +205,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             readable, _, _ = select.select([self.connection], [], [], 0)
             if not readable:
                 return False
-            peeked: bytes = self.connection.recv(1, socket.MSG_PEEK)
+            if isinstance(self.connection, ssl.SSLSocket):  # TLS has no MSG_PEEK: look below it
+                peeked: bytes = socket.socket.recv(self.connection, 1, socket.MSG_PEEK)
+            else:
+                peeked = self.connection.recv(1, socket.MSG_PEEK)
         except OSError:  # ConnectionResetError included: the client is gone either way
             return True
         return peeked == b""
@@ -414,11 +418,17 @@ def _sse_events(request: RecordedRequest, reply: Reply) -> Iterator[str]:
 
 
 class FakeOpenAI:
-    """A scripted OpenAI-compatible server on 127.0.0.1 with an ephemeral port."""
+    """A scripted OpenAI-compatible server on 127.0.0.1 with an ephemeral port.
 
-    def __init__(self, profile: Profile | None = None) -> None:
+    With `tls` (a server-side context, such as `tests/tls.py` makes) it serves HTTPS and
+    `base_url` is `https://127.0.0.1:PORT/v1`. Each connection's handshake then happens in its
+    own handler thread, on its first read, so a slow handshake never holds up the others.
+    """
+
+    def __init__(self, profile: Profile | None = None, tls: ssl.SSLContext | None = None) -> None:
         # None: a generic OpenAI-compatible server (GET /v1/models lists the scripted models).
         self.profile = profile
+        self.tls = tls
         self._lock = threading.Lock()
         self._scripts: dict[str, list[Script]] = {}
         self._stopping = threading.Event()
@@ -438,8 +448,13 @@ class FakeOpenAI:
             return self
         self._stopping.clear()
         self._server = _Server(self)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}/v1"
+        scheme = "http" if self.tls is None else "https"
+        self.base_url = f"{scheme}://{host!s}:{port}/v1"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
