@@ -219,7 +219,7 @@ class Workspace:
         root.mkdir()
         pool = ", ".join(f'"{m}"' for m in POOL)
         config.write_text(
-            f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "openai"\nmax_retries = 0\n\n'
+            f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "compatible"\nmax_retries = 0\n\n'
             f'[fusion]\npool = [{pool}]\njudge = "{JUDGE}"\nrounds = 2\nquorum = {quorum}\n'
             f"straggler_grace_s = {grace_s:g}\n"
         )
@@ -337,7 +337,7 @@ async def rig_floor_ms(fake: FakeOpenAI, rounds: int = 20) -> float:
 async def tls_setup_ms(fake: FakeOpenAI, trust: ssl.SSLContext, rounds: int = 10) -> float:
     """What a new HTTPS connection to the fake costs over a reused one, median ms.
 
-    Each round is a fresh httpx client (HTTP/2 offered, as fusion-ls's) sending one POST, which
+    Each round is a fresh httpx client (HTTP/1.1, as fusion-ls's) sending one POST, which
     opens a connection and shakes hands, then a second on that connection. The difference is
     the connection set-up a first review pays unless the connection was opened beforehand.
     """
@@ -346,7 +346,7 @@ async def tls_setup_ms(fake: FakeOpenAI, trust: ssl.SSLContext, rounds: int = 10
     url = f"{fake.base_url}/chat/completions"
     extra: list[float] = []
     for _ in range(rounds):
-        async with httpx.AsyncClient(http2=True, verify=trust) as client:
+        async with httpx.AsyncClient(verify=trust) as client:
             started = time.perf_counter()
             await client.post(url, json=body)
             opened = time.perf_counter()

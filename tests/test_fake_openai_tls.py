@@ -47,8 +47,8 @@ def test_base_url_is_https_on_loopback(fake_tls: FakeOpenAI) -> None:
 async def test_a_client_trusting_the_certificate_completes_a_chat_call(
     fake_tls: FakeOpenAI, certificate: SelfSigned
 ) -> None:
-    """As fusion-ls's client does: async, HTTP/2 offered, which the fake declines by ALPN."""
-    async with httpx.AsyncClient(http2=True, verify=_trusting(certificate.cert)) as client:
+    """An async client like fusion-ls's (HTTP/1.1) completes a call over TLS."""
+    async with httpx.AsyncClient(verify=_trusting(certificate.cert)) as client:
         response = await client.post(f"{fake_tls.base_url}/chat/completions", json=BODY)
     assert response.status_code == 200
     assert response.http_version == "HTTP/1.1"

@@ -445,7 +445,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(httpx.Headers(), now) is None
 
 
-async def test_the_shared_client_offers_http2() -> None:
+async def test_the_shared_client_speaks_http1_only() -> None:
+    """Parallel calls get parallel connections (see make_http_client on HTTP/2)."""
     async with make_http_client() as http:
         pool = http._transport._pool  # type: ignore[attr-defined]
-        assert pool._http2 is True and pool._http1 is True
+        assert pool._http2 is False and pool._http1 is True

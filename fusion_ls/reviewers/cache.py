@@ -155,6 +155,15 @@ class ResponseCache:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._worker, self._put_quietly, key, result)
 
+    def open_soon(self) -> None:
+        """Open the file now, on the worker (the server does at start-up): the first review
+        should not wait for SQLite to open and set up its file."""
+        self._worker.submit(self._open_quietly)
+
+    def _open_quietly(self) -> None:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self._connection()
+
     def put_soon(self, key: str, result: ChatResult) -> None:
         """Store without waiting: the answer is not held back for the disk. Later reads of
         this cache run after the write (one worker, in order), and the interpreter waits

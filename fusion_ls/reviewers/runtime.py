@@ -84,9 +84,12 @@ class Runtime:
     ) -> None:
         """Open connections to `providers` in the background (one per time a provider is
         listed: a review asks its models at once) and start loading their model lists, so
-        the first review pays for neither the TLS handshakes nor the list. A provider whose
-        key variable is empty cannot be asked, so it is not contacted either."""
+        the first review pays for neither the TLS handshakes nor the list (nor for opening
+        the response cache). A provider whose key variable is empty cannot be asked, so it is
+        not contacted either."""
         env = os.environ if env is None else env
+        if self.cache is not None:
+            self.cache.open_soon()
         listed = [p for p in providers if p.can_be_asked(env)]
         assert self.catalogs is not None
         self.catalogs.prefetch(listed)
