@@ -219,7 +219,8 @@ class Workspace:
         root.mkdir()
         pool = ", ".join(f'"{m}"' for m in POOL)
         config.write_text(
-            f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "compatible"\nmax_retries = 0\n\n'
+            f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "compatible"\n'
+            "max_retries = 0\n\n"
             f'[fusion]\npool = [{pool}]\njudge = "{JUDGE}"\nrounds = 2\nquorum = {quorum}\n'
             f"straggler_grace_s = {grace_s:g}\n"
         )
