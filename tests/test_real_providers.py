@@ -606,3 +606,20 @@ async def test_openrouter_streams_with_processing_comments_and_errors_in_200_bod
     assert result.text == '{"findings": []}' and result.usage.cost_usd
     assert "upstream model crashed" in failure.value.reason
     assert failure.value.retryable and failure.value.http_status == 502
+
+
+async def test_a_model_missing_from_yesterdays_list_is_looked_up_again(tmp_path: Path) -> None:
+    """A model released after the list was stored is not called unknown: the list is
+    fetched again, once per process."""
+    old = [m for m in OpenRouterProfile().catalog.values() if m.id != "openai/o3"]
+    with FakeOpenAI(profile=OpenRouterProfile(catalog=old)) as fake:
+        conf = ProviderSettings(base_url=fake.base_url, kind="openrouter")
+        async with make_http_client() as http:
+            stored = await Catalogs(http, tmp_path).get(conf)
+            assert stored is not None and stored.get("openai/o3") is None
+            fake.profile = OpenRouterProfile()  # o3 is released
+            catalogs = Catalogs(http, tmp_path)  # a later process reads the stored copy
+            _, info = await catalogs.lookup(conf, "openai/o3")
+            _, typo = await catalogs.lookup(conf, "openai/o33")
+    assert info is not None and typo is None
+    assert len(fake.lookups) == 2  # stored once, fetched again once, not for the typo

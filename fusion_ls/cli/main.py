@@ -297,7 +297,6 @@ def _config_command(args: argparse.Namespace) -> int:
 async def _check_models(settings: Settings) -> list[ModelCheck]:
     """The configured ids against the providers' model lists (read from disk within a day)."""
     async with Runtime.default(cache=False) as runtime:
-        assert runtime.catalogs is not None
         return await check_models(settings, runtime.catalogs)
 
 

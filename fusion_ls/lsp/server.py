@@ -214,7 +214,6 @@ async def _initialized(ls: FusionServer, params: types.InitializedParams) -> Non
 async def _warn_of_unknown_models(ls: FusionServer, settings: Settings) -> None:
     """A mistyped model id, said once at start-up rather than failing every review (the
     model list is the one the warm-up is loading, so this waits for nothing else)."""
-    assert ls.runtime.catalogs is not None
     for check in await check_models(settings, ls.runtime.catalogs):
         if check.unknown:
             ls.show(f"fusion-ls: {check.describe()}", types.MessageType.Warning)

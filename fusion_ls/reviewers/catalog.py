@@ -144,6 +144,8 @@ class Catalogs:
         self._directory = directory
         self._timeout_s = timeout_s
         self._loads: dict[str, tuple[float, asyncio.Task[Catalog | None]]] = {}
+        self._fetched: set[str] = set()
+        """Lists fetched (or tried) in this process, not read from disk."""
 
     @staticmethod
     def publishes(settings: ProviderSettings) -> bool:
@@ -166,6 +168,22 @@ class Catalogs:
             log.exception("model list %s could not be read", url)
             return None
 
+    async def lookup(
+        self, settings: ProviderSettings, model: str
+    ) -> tuple[Catalog | None, ModelInfo | None]:
+        """The provider's list and `model` in it. A model missing from a copy read from disk
+        may have been added since: the list is then fetched again, once per process."""
+        catalog = await self.get(settings)
+        if catalog is None or model in catalog.models:
+            return catalog, catalog.get(model) if catalog else None
+        url = f"{settings.base_url}/models"
+        if url not in self._fetched:
+            self._fetched.add(url)
+            task = asyncio.ensure_future(self._load(url, from_disk=False))
+            self._loads[url] = (time.monotonic(), task)
+            catalog = await asyncio.shield(task) or catalog
+        return catalog, catalog.get(model)
+
     def prefetch(self, providers: Iterable[ProviderSettings]) -> None:
         """Start loading the lists of `providers` now (the server does so after `initialize`)."""
         for settings in providers:
@@ -179,11 +197,12 @@ class Catalogs:
             task.cancel()
         await asyncio.gather(*(task for _, task in self._loads.values()), return_exceptions=True)
 
-    async def _load(self, url: str) -> Catalog | None:
+    async def _load(self, url: str, from_disk: bool = True) -> Catalog | None:
         path = self._file(url)
         stored = await asyncio.to_thread(_read, path) if path else None
-        if stored is not None and time.time() - stored[0] < FRESH_S:
+        if from_disk and stored is not None and time.time() - stored[0] < FRESH_S:
             return stored[1]
+        self._fetched.add(url)
         try:
             body = await self._fetch(url)
             catalog = Catalog.parse(body)

@@ -60,11 +60,10 @@ async def check_models(settings: Settings, catalogs: Catalogs) -> list[ModelChec
     for role, ref in refs:
         if ref.is_tool:
             continue
-        catalog = await catalogs.get(settings.providers[ref.provider])
+        catalog, info = await catalogs.lookup(settings.providers[ref.provider], ref.model)
         if catalog is None:
             checks.append(ModelCheck(role, ref, listed=False))
             continue
-        info = catalog.get(ref.model)
         suggestion = catalog.suggest(ref.model) if info is None else None
         checks.append(ModelCheck(role, ref, True, info, suggestion))
     return checks

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from fusion_ls.config.settings import ProviderSettings
+from fusion_ls.config.settings import LimitSettings, ProviderSettings
 from fusion_ls.errors import ProviderError
 from fusion_ls.reviewers.bodies import ResponseTooLarge, read_capped, sse_lines
 from fusion_ls.reviewers.catalog import Catalogs, ModelInfo
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 _MAX_API_MESSAGE = 200
 _MAX_ERROR_BODY = 64 * 1024
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
-DEFAULT_MAX_RESPONSE_BYTES = 4_000_000
+DEFAULT_MAX_RESPONSE_BYTES = int(LimitSettings().max_response_mb * 1_000_000)
 
 ATTRIBUTION = {
     "HTTP-Referer": "https://github.com/fusion-ls/fusion-ls",
@@ -181,13 +181,17 @@ class Provider:
 
     async def model_info(self, model: str) -> ModelInfo | None:
         """What the provider's model list says of `model` (None: no list, or not in it)."""
-        catalog = await self._catalogs.get(self.settings) if self._catalogs else None
-        return catalog.get(model) if catalog else None
+        if self._catalogs is None:
+            return None
+        _, info = await self._catalogs.lookup(self.settings, model)
+        return info
 
     async def unknown_model(self, model: str) -> str | None:
         """Why `model` cannot be asked here (the provider's list has no such id), or None."""
-        catalog = await self._catalogs.get(self.settings) if self._catalogs else None
-        if catalog is None or catalog.get(model) is not None:
+        if self._catalogs is None:
+            return None
+        catalog, info = await self._catalogs.lookup(self.settings, model)
+        if catalog is None or info is not None:
             return None
         suggestion = catalog.suggest(model)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""

@@ -15,6 +15,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -39,25 +40,24 @@ class Runtime:
     http: httpx.AsyncClient
     cache: ResponseCache | None = None
     ledger: SpendLedger | None = None
-    catalogs: Catalogs | None = None
-    """Model lists; None here means "in memory only" (tests), see `default()` for the disk."""
+    catalog_dir: Path | None = None
+    """Where model lists are kept between processes (None: in memory only, as in tests)."""
     refusals: Refusals = field(default_factory=Refusals)
+    catalogs: Catalogs = field(init=False)
     _warming: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
-        if self.catalogs is None:
-            self.catalogs = Catalogs(self.http)
+        self.catalogs = Catalogs(self.http, self.catalog_dir)
 
     @classmethod
     def default(cls, *, cache: bool = True) -> Runtime:
         """The shared client, the user's response cache (unless `cache` is off), ledger and
         model lists (kept on disk for a day)."""
-        http = make_http_client()
         return cls(
-            http=http,
+            http=make_http_client(),
             cache=ResponseCache.default() if cache else None,
             ledger=SpendLedger.default(),
-            catalogs=Catalogs(http, cache_dir()),
+            catalog_dir=cache_dir(),
         )
 
     def provider(
@@ -91,7 +91,6 @@ class Runtime:
         if self.cache is not None:
             self.cache.open_soon()
         listed = [p for p in providers if p.can_be_asked(env)]
-        assert self.catalogs is not None
         self.catalogs.prefetch(listed)
         for base_url, count in Counter(p.base_url for p in listed).items():
             for _ in range(count):
@@ -121,8 +120,7 @@ class Runtime:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._warming, return_exceptions=True)
-        if self.catalogs is not None:
-            await self.catalogs.aclose()
+        await self.catalogs.aclose()
         await self.http.aclose()
 
     async def __aenter__(self) -> Runtime:
