@@ -8,19 +8,16 @@ a parameter the endpoint still refuses is dropped, the request sent once more, a
 remembered for the rest of the process. The API key is only ever put in the Authorization
 header: it is redacted from every message built from a response and never logged.
 
-It is longer than 450 lines because every way a response can fail is mapped here, next to the
-code that sends the request; parsing, retries, rules and the model list live in their own
-modules.
+Parsing (`completions.py`), error reasons (`provider_errors.py`), retries, the request rules
+and the model list live in their own modules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -41,17 +38,14 @@ from fusion_ls.reviewers.completions import (
     read_stream,
 )
 from fusion_ls.reviewers.model_rules import Budget, parameters, sends_schema
-from fusion_ls.reviewers.retry import RetryPolicy, parse_retry_after, retry_delay
+from fusion_ls.reviewers.provider_errors import ErrorReasons, Refused
+from fusion_ls.reviewers.retry import RetryPolicy, retry_delay
 
 __all__ = ["ATTRIBUTION", "DEFAULT_MAX_RESPONSE_BYTES", "Provider", "Refusals"]
 
 log = logging.getLogger(__name__)
 
-# API messages are quoted in reasons so people see the provider's own words, but bounded:
-# some providers put whole HTML error pages or stack traces in the body.
-_MAX_API_MESSAGE = 200
 _MAX_ERROR_BODY = 64 * 1024
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
 DEFAULT_MAX_RESPONSE_BYTES = int(LimitSettings().max_response_mb * 1_000_000)
 
 ATTRIBUTION = {
@@ -63,21 +57,6 @@ ATTRIBUTION = {
 referer creates the app's page, the title names it ("`X-Title` is still supported for
 backwards compatibility", so both are sent). They only feed OpenRouter's rankings and are
 sent to OpenRouter only."""
-
-_DROPPABLE = ("temperature", "reasoning_effort", "reasoning", "response_format", "max_tokens")
-"""Parameters a request can go without when an endpoint refuses them (max_tokens becomes
-max_completion_tokens)."""
-_SCHEMA_WORDS = ("response_format", "json_schema", "structured output", "grammar")
-_NO_ENDPOINT = "handle the requested parameters"
-"""OpenRouter's 404 when `require_parameters` leaves no endpoint for the model."""
-
-
-class _Refused(ProviderError):
-    """The endpoint refused one parameter of the request; sending it without may work."""
-
-    def __init__(self, reason: str, parameter: str, *, http_status: int) -> None:
-        super().__init__(reason, http_status=http_status)
-        self.parameter = parameter
 
 
 class Refusals:
@@ -131,6 +110,7 @@ class Provider:
         key = env.get(settings.api_key_env, "").strip() if settings.api_key_env else ""
         self._api_key: str | None = key or None
         self._url = f"{settings.base_url}/chat/completions"
+        self._errors = ErrorReasons(name, settings, self._api_key)
         self._kind = settings.resolved_kind
         self._refusals = refusals or Refusals()
 
@@ -246,7 +226,7 @@ class Provider:
         while True:
             try:
                 return await self._attempt(request, info, attempt)
-            except _Refused as refusal:
+            except Refused as refusal:
                 # Sent once more without it (it is only raised for a parameter that was
                 # sent), and remembered, so later requests leave it out from the start.
                 if refusal.parameter in dropped:
@@ -345,7 +325,7 @@ class Provider:
             ) as response:
                 if not response.is_success:
                     raw = await self._error_body(response)
-                    raise self._http_error(request, body, info, response, raw)
+                    raise self._errors.http_error(request, body, info, response, raw)
                 return await self._completion(response)
         except ResponseTooLarge as error:
             raise ProviderError(
@@ -360,16 +340,16 @@ class Provider:
             ) from None
         except httpx.ConnectError as exc:
             raise ProviderError(
-                f"cannot reach {self.settings.base_url}: {self._detail(exc)}", retryable=True
+                f"cannot reach {self.settings.base_url}: {self._errors.detail(exc)}", retryable=True
             ) from None
         except httpx.TransportError as exc:
             raise ProviderError(
-                f"the connection to {self.settings.base_url} broke: {self._detail(exc)}",
+                f"the connection to {self.settings.base_url} broke: {self._errors.detail(exc)}",
                 retryable=True,
             ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(
-                f"request to {self.settings.base_url} failed: {self._detail(exc)}"
+                f"request to {self.settings.base_url} failed: {self._errors.detail(exc)}"
             ) from None
 
     # --- responses -----------------------------------------------------------------------
@@ -383,9 +363,9 @@ class Provider:
             else:
                 completion = parse_completion(await read_capped(response, self._max_bytes))
         except Malformed as problem:
-            raise self._malformed(str(problem)) from None
+            raise self._errors.malformed(str(problem)) from None
         except ErrorInBody as error:
-            raise self._body_error(error.error) from None
+            raise self._errors.body_error(error.error) from None
         if completion is None:
             raise ProviderError(
                 f"stream ended before the model finished (provider {self.name} sent no "
@@ -406,161 +386,3 @@ class Provider:
             return await read_capped(response, _MAX_ERROR_BODY)
         except ResponseTooLarge:
             return b""
-
-    # --- errors --------------------------------------------------------------------------
-
-    def _http_error(
-        self,
-        request: ChatRequest,
-        body: Mapping[str, Any],
-        info: ModelInfo | None,
-        response: httpx.Response,
-        raw: bytes,
-    ) -> ProviderError:
-        status, headers = response.status_code, response.headers
-        api = self._api_message(raw)
-        said = f": {api}" if api else ""
-        if status in (400, 404, 422, 500):
-            # 500: llama.cpp builds before late 2025 answered a json_schema they could not
-            # convert with a server error (ggml-org/llama.cpp PR #17572 made it a 400).
-            refusal = self._refusal(request.model, body, info, status, raw, api)
-            if refusal is not None:
-                return refusal
-        env = self.settings.api_key_env
-        retryable = status in _RETRYABLE_STATUS or status >= 500
-        if status == 401:
-            if env is None:
-                reason = (
-                    f"HTTP 401: provider {self.name} needs an API key, but none is configured; "
-                    f"set api_key_env in [providers.{self.name}]"
-                )
-            else:
-                reason = f"HTTP 401: the API key was rejected; check the environment variable {env}"
-            reason += said
-        elif status == 402:
-            reason = (
-                f"HTTP 402: payment required; the account of provider {self.name} is out of "
-                f"credits (add credits or lower fusion.max_tokens){said}"
-            )
-        elif status == 403:
-            reason = (
-                f"HTTP 403: provider {self.name} refused the request (moderation or access){said}"
-            )
-        elif status == 404:
-            reason = f"HTTP 404: model {request.model!r} not found on provider {self.name}{said}"
-        elif status in (400, 422):
-            reason = f"HTTP {status}: provider {self.name} rejected the request{said}"
-        elif status == 429:
-            reason = f"HTTP 429: rate limited by provider {self.name}{said}"
-        elif status >= 500:
-            reason = f"HTTP {status}: provider {self.name} failed on its side{said}"
-        elif 300 <= status < 400:
-            location = headers.get("location", "?")
-            reason = (
-                f"HTTP {status}: {self.settings.base_url} redirects to {location}; "
-                "check base_url of the provider"
-            )
-        else:
-            reason = f"HTTP {status} from provider {self.name}{said}"
-        return ProviderError(
-            reason,
-            http_status=status,
-            retryable=retryable,
-            retry_after_s=parse_retry_after(headers) if retryable else None,
-        )
-
-    def _refusal(
-        self,
-        model: str,
-        body: Mapping[str, Any],
-        info: ModelInfo | None,
-        status: int,
-        raw: bytes,
-        api: str,
-    ) -> ProviderError | None:
-        """A rejection of one parameter we sent, as `_Refused` naming it (or, for OpenRouter's
-        "no endpoint" 404 with nothing left to drop, an error that lists what was sent)."""
-        said = f": {api}" if api else ""
-        sent = [name for name in _DROPPABLE if name in body]
-        lowered = api.lower()
-        if status == 404 and _NO_ENDPOINT in lowered:
-            # OpenRouter's require_parameters found no endpoint taking all of them: name the
-            # ones the model list says it does not take, else every one that was sent.
-            unsupported = [n for n in sent if info is not None and not info.supports(n)]
-            named = ", ".join(unsupported or sent) or "none"
-            reason = (
-                f"HTTP 404: provider {self.name} has no endpoint for {model!r} that takes "
-                f"every parameter sent (with provider.require_parameters: {named}){said}"
-            )
-            if "response_format" in body:
-                return _Refused(reason, "response_format", http_status=status)
-            return ProviderError(reason, http_status=status)
-        param = _error_param(raw)
-        if param not in sent:
-            param = next((n for n in sent if re.search(rf"\b{n}\b", lowered)), None)
-        if param is None and "response_format" in sent and any(w in lowered for w in _SCHEMA_WORDS):
-            param = "response_format"
-        if param is None:
-            return None
-        reason = f"HTTP {status}: provider {self.name} refused {param!r} for {model!r}{said}"
-        return _Refused(reason, param, http_status=status)
-
-    def _body_error(self, error: Any) -> ProviderError:
-        """An `{"error": ...}` in a 200 body or stream: OpenRouter reports upstream failures so."""
-        message = self._error_text(error) or "no details given"
-        code = error.get("code") if isinstance(error, dict) else None
-        status = code if isinstance(code, int) and not isinstance(code, bool) else None
-        retryable = status is not None and (status in _RETRYABLE_STATUS or status >= 500)
-        return ProviderError(
-            f"provider {self.name} reported an error: {message}",
-            http_status=status,
-            retryable=retryable,
-        )
-
-    def _malformed(self, what: str) -> ProviderError:
-        return ProviderError(f"malformed response from provider {self.name}: {what}")
-
-    def _api_message(self, raw: bytes) -> str:
-        """The API's own error message, from the usual JSON shapes or else the body text."""
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return self._snippet(raw)
-        if isinstance(data, dict):
-            for key in ("error", "message", "detail"):
-                if key in data:
-                    return self._error_text(data[key])
-        return self._snippet(raw)
-
-    def _error_text(self, error: Any) -> str:
-        if isinstance(error, dict):
-            error = error.get("message") or error.get("detail") or json.dumps(error)
-        if not isinstance(error, str):
-            error = json.dumps(error)
-        return self._clean(error)
-
-    def _snippet(self, raw: bytes) -> str:
-        return self._clean(raw.decode("utf-8", errors="replace"))
-
-    def _detail(self, exc: Exception) -> str:
-        return self._clean(str(exc)) or type(exc).__name__
-
-    def _clean(self, text: str) -> str:
-        """One line, bounded, and never the key (some APIs echo part of a rejected key)."""
-        text = " ".join(text.split())
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
-        if len(text) > _MAX_API_MESSAGE:
-            text = text[: _MAX_API_MESSAGE - 1] + "…"
-        return text
-
-
-def _error_param(raw: bytes) -> str | None:
-    """The `error.param` OpenAI's API names in a 400 ("max_tokens", "temperature"...)."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
-    param = error.get("param") if isinstance(error, dict) else None
-    return param if isinstance(param, str) else None
