@@ -623,3 +623,23 @@ async def test_a_model_missing_from_yesterdays_list_is_looked_up_again(tmp_path:
             _, typo = await catalogs.lookup(conf, "openai/o33")
     assert info is not None and typo is None
     assert len(fake.lookups) == 2  # stored once, fetched again once, not for the typo
+
+
+async def test_the_server_reports_a_truncated_thinker(
+    tmp_path: Path, openrouter: FakeOpenAI
+) -> None:
+    openrouter.script(CLAUDE, Reply(content=review(DIV)))
+    openrouter.script(GEMINI, thinking(review(DIV, SQLI), reasoning_tokens=5000))
+    openrouter.script(GPT4O, Reply(content=review(DIV)))
+    openrouter.script(JUDGE, judging(reasoning_tokens=10))
+    lsp = await start_on_openrouter(tmp_path, openrouter, "max_tokens = 64\nreasoning_tokens = 0")
+    try:
+        uri = open_document(lsp, tmp_path / "svc.py", SAMPLE.read_text())
+        result = await command(lsp, "fusion.review", uri, lines(1, 10))
+        states = {m["model"]: m["status"] for m in result["models"]}
+        assert states == {CLAUDE: "ok", GEMINI: "truncated", GPT4O: "ok"}
+        assert len(openrouter.requests_for(GEMINI)) == 1
+        assert result["usage"]["cost_usd"] > 0
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()
