@@ -31,7 +31,7 @@ def make(
         {
             "line_start": line,
             "line_end": line if end is None else end,
-            "quote": "whatever",
+            "quote": f"text of line {line}",
             "severity": severity,
             "category": category,
             "message": message,
@@ -211,16 +211,16 @@ def test_pool_order_changes_only_the_order_of_models() -> None:
 # -- merge ----------------------------------------------------------------------------------
 
 LABELS = {"A": "alpha", "B": "beta", "C": "gamma"}
-POOL = ["alpha", "beta", "gamma"]
+EACH_HIS_OWN = {"alpha": [DIV], "beta": [DIV_REPHRASED], "gamma": [DIV]}
+"""Every model raised the division by zero: any label naming one of them has evidence."""
 
 
-def merge(*findings: JudgedFinding, answers: dict[str, list[ProposedFinding]] | None = None) -> Any:
-    clusters = cluster(answers if answers is not None else {})
-    return merged_findings(PATH, list(findings), LABELS, clusters, POOL)
+def merge(*findings: JudgedFinding, answers: dict[str, list[ProposedFinding]]) -> Any:
+    return merged_findings(PATH, list(findings), LABELS, answers)
 
 
-def test_supporter_labels_become_real_models_in_pool_order() -> None:
-    fused, unsupported = merge(judged(DIV, "C", "A"))
+def test_supporter_labels_choose_among_models_with_evidence_in_pool_order() -> None:
+    fused, unsupported = merge(judged(DIV, "C", "A"), answers=EACH_HIS_OWN)
 
     assert fused[0].models == ["alpha", "gamma"]
     assert fused[0].agreement == "2/3"
@@ -229,19 +229,31 @@ def test_supporter_labels_become_real_models_in_pool_order() -> None:
 
 @pytest.mark.parametrize("label", ["b", "[B]", " B ", "[b]", '"B"'])
 def test_lower_case_and_bracketed_labels_are_accepted(label: str) -> None:
-    fused, _ = merge(judged(DIV, label))
+    fused, _ = merge(judged(DIV, label), answers=EACH_HIS_OWN)
 
     assert fused[0].models == ["beta"]
 
 
 def test_unknown_labels_are_ignored_next_to_known_ones() -> None:
-    fused, _ = merge(judged(DIV, "A", "Z", "alpha"))
+    fused, _ = merge(judged(DIV, "A", "Z", "alpha"), answers=EACH_HIS_OWN)
 
     assert fused[0].models == ["alpha"]
 
 
+def test_a_label_without_evidence_changes_no_agreement() -> None:
+    """The judge credits SQL injection to every reviewer; only gamma reported it. beta's
+    finding on the same line is about something else (an off-by-one), so it is no evidence."""
+    off_by_one = make(9, "Loop stops one element early", end=9)
+    answers = {"alpha": [DIV], "beta": [off_by_one], "gamma": [SQLI]}
+
+    fused, unsupported = merge(judged(SQLI, "A", "B", "C"), answers=answers)
+
+    assert [(f.line_start, f.models, f.agreement) for f in fused] == [(9, ["gamma"], "1/3")]
+    assert unsupported == 0
+
+
 @pytest.mark.parametrize("supporters", [(), ("Z",), ("reviewer A",)])
-def test_without_known_supporters_the_consensus_cluster_credits(
+def test_without_known_supporters_the_evidence_credits(
     supporters: tuple[str, ...],
 ) -> None:
     answers = {"alpha": [DIV], "beta": [SQLI], "gamma": [DIV_REPHRASED]}
@@ -252,25 +264,42 @@ def test_without_known_supporters_the_consensus_cluster_credits(
     assert unsupported == 0
 
 
+def test_the_judge_may_join_what_matching_split() -> None:
+    """Two statements of one problem the matcher keeps apart (few shared words); the judge's
+    merged statement resembles both, and it names both: both are credited."""
+    cause = make(5, "Division by zero when values is empty", severity="error")
+    symptom = make(5, "Crashes for an empty input list", category="correctness")
+    assert len(cluster({"alpha": [cause], "beta": [symptom]})) == 2
+    both = make(5, "Division by zero crashes for an empty values list", severity="error")
+
+    fused, _ = merge(judged(both, "A", "B"), answers={"alpha": [cause], "beta": [symptom]})
+
+    assert fused[0].models == ["alpha", "beta"]
+
+
 def test_judged_finding_nobody_supports_is_dropped_and_counted() -> None:
     invented = make(30, "A problem no reviewer reported", category="performance")
     answers = {"alpha": [DIV], "beta": [SQLI]}
 
-    fused, unsupported = merge(judged(DIV, "A"), judged(invented, "Q"), answers=answers)
+    fused, unsupported = merge(judged(DIV, "A"), judged(invented, "A", "B"), answers=answers)
 
     assert [f.line_start for f in fused] == [5]
     assert unsupported == 1
 
 
 def test_duplicate_judged_findings_collapse() -> None:
-    fused, unsupported = merge(judged(SQLI, "B"), judged(DIV, "A"), judged(DIV, "a"))
+    answers = {"alpha": [DIV], "beta": [SQLI]}
+
+    fused, unsupported = merge(
+        judged(SQLI, "B"), judged(DIV, "A"), judged(DIV, "a"), answers=answers
+    )
 
     assert [(f.line_start, f.models) for f in fused] == [(5, ["alpha"]), (9, ["beta"])]
     assert unsupported == 0
 
 
 def test_duplicate_judged_findings_pool_their_supporters() -> None:
-    fused, _ = merge(judged(DIV, "A"), judged(DIV, "C"))
+    fused, _ = merge(judged(DIV, "A"), judged(DIV, "C"), answers=EACH_HIS_OWN)
 
     assert [f.models for f in fused] == [["alpha", "gamma"]]
     assert fused[0].agreement == "2/3"

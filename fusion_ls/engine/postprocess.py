@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from fusion_ls.engine.fusion.consensus import similarity, sort_findings
+from fusion_ls.engine.fusion.consensus import sort_findings
+from fusion_ls.engine.fusion.matching import Matcher
 from fusion_ls.findings import Finding, ProposedFinding, Scope, Statement
 
 __all__ = ["postprocess"]
@@ -22,8 +23,9 @@ def postprocess(
     answers: Mapping[str, Sequence[ProposedFinding]],
 ) -> list[Finding]:
     """`findings` as they are published: in scope, with statements, in line order."""
+    matcher = Matcher.over(f for own in answers.values() for f in own)
     kept = [
-        finding.model_copy(update={"statements": _statements(finding, answers)})
+        finding.model_copy(update={"statements": _statements(finding, answers, matcher)})
         for finding in findings
         if finding.line_start in scope
     ]
@@ -31,7 +33,7 @@ def postprocess(
 
 
 def _statements(
-    finding: Finding, answers: Mapping[str, Sequence[ProposedFinding]]
+    finding: Finding, answers: Mapping[str, Sequence[ProposedFinding]], matcher: Matcher
 ) -> list[Statement]:
     """For each supporting model, its own finding most like this one."""
     fused = ProposedFinding.model_validate(
@@ -42,7 +44,7 @@ def _statements(
         scored = [
             (score, index, own)
             for index, own in enumerate(answers.get(model, ()))
-            if (score := similarity(own, fused)) is not None
+            if (score := matcher.score(own, fused)) is not None
         ]
         if scored:
             own = max(scored, key=lambda item: (item[0], -item[1]))[2]

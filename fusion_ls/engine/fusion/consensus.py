@@ -1,16 +1,21 @@
-"""Deterministic consensus: cluster different models' findings that describe the same problem.
+"""Deterministic consensus: cluster different models' findings that describe the same issue.
 
-Two findings from different models match when their lines overlap (one line of slack) and they
-share the category or most of their wording. Clusters give every fused finding its `models` and
-`agreement`, and they are the whole result when the judge is skipped or fails.
+Findings match through `matching.Matcher` (same place, similar content, IDF over this review's
+findings). Clusters are built best-first: of every pair of clusters whose models do not
+overlap, the pair with the highest average score merges first, as long as that average reaches
+`SAME_ISSUE` and every cross pair is at the same place; so a finding joins the cluster it is
+most like, whatever order the models answered in, and a cluster never holds two findings of one
+model. Clusters give every fused finding its `models` and `agreement`, and they are the whole
+result when the judge is skipped or fails.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
+from fusion_ls.engine.fusion.matching import SAME_ISSUE, Matcher
 from fusion_ls.findings import SEVERITIES, Finding, ProposedFinding
 
 __all__ = [
@@ -18,48 +23,14 @@ __all__ = [
     "all_agree",
     "cluster",
     "consensus",
-    "find_cluster",
     "sort_findings",
     "to_finding",
 ]
 
-_WORD = re.compile(r"[a-z0-9_]+")
-_STOPWORDS = frozenset(
-    ["a", "an", "the", "is", "are", "be", "to", "of", "in", "on", "at", "for", "and", "or", "if"]
-)
-SIMILAR_WORDING = 0.3
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(text.lower())) - _STOPWORDS
-
-
-def wording(a: str, b: str) -> float:
-    """Jaccard similarity of the content words of two messages."""
-    left, right = _words(a), _words(b)
-    if not left or not right:
-        return 0.0
-    return len(left & right) / len(left | right)
-
-
-def _overlap(a: ProposedFinding, b: ProposedFinding) -> bool:
-    return a.line_start <= b.line_end + 1 and b.line_start <= a.line_end + 1
-
-
-def similarity(a: ProposedFinding, b: ProposedFinding) -> float | None:
-    """How alike two findings are, or None when they cannot be the same problem."""
-    if not _overlap(a, b):
-        return None
-    words = wording(a.message, b.message)
-    same_category = a.category == b.category
-    if not same_category and words < SIMILAR_WORDING:
-        return None
-    return (1.0 if same_category else 0.0) + words
-
 
 @dataclass
 class Cluster:
-    """One problem as several models stated it: (model, finding) pairs, at most one per model."""
+    """One issue as several models stated it: (model, finding) pairs, at most one per model."""
 
     members: list[tuple[str, ProposedFinding]]
 
@@ -67,10 +38,8 @@ class Cluster:
     def models(self) -> list[str]:
         return [model for model, _ in self.members]
 
-    def score(self, finding: ProposedFinding) -> float | None:
-        scores = [similarity(finding, member) for _, member in self.members]
-        valid = [s for s in scores if s is not None]
-        return max(valid) if valid else None
+    def holds(self, model: str, finding: ProposedFinding) -> bool:
+        return any(m == model and f is finding for m, f in self.members)
 
     def representative(self) -> ProposedFinding:
         """The most severe statement; among equals the fullest rationale, then the first."""
@@ -85,28 +54,41 @@ class Cluster:
         return ranked[0][1][1]
 
 
-def find_cluster(clusters: Sequence[Cluster], finding: ProposedFinding) -> Cluster | None:
-    """The cluster that `finding` best matches, if any."""
-    best: tuple[float, int] | None = None
-    for index, candidate in enumerate(clusters):
-        score = candidate.score(finding)
-        if score is not None and (best is None or score > best[0]):
-            best = (score, index)
-    return clusters[best[1]] if best else None
+def cluster(
+    answers: Mapping[str, Sequence[ProposedFinding]], matcher: Matcher | None = None
+) -> list[Cluster]:
+    """Group findings across models, best match first; `answers` in pool order, which is the
+    order of each cluster's members."""
+    items = [(m, f) for m, found in answers.items() for f in found]
+    matcher = matcher or Matcher.over(f for _, f in items)
+    score = {
+        (i, j): matcher.score(items[i][1], items[j][1])
+        for i, j in combinations(range(len(items)), 2)
+        if items[i][0] != items[j][0]
+    }
 
+    def linkage(left: list[int], right: list[int]) -> float | None:
+        """The average score of every cross pair; None when one pair is not at the same place."""
+        pairs = [score[min(a, b), max(a, b)] for a in left for b in right]
+        if any(p is None for p in pairs):
+            return None
+        return sum(p for p in pairs if p is not None) / len(pairs)
 
-def cluster(answers: Mapping[str, Sequence[ProposedFinding]]) -> list[Cluster]:
-    """Group findings across models; the order of `answers` (pool order) makes it deterministic."""
-    clusters: list[Cluster] = []
-    for model, findings in answers.items():
-        for finding in findings:
-            open_ = [c for c in clusters if model not in c.models]
-            home = find_cluster(open_, finding)
-            if home is None:
-                clusters.append(Cluster([(model, finding)]))
-            else:
-                home.members.append((model, finding))
-    return clusters
+    groups = [[i] for i in range(len(items))]
+    while True:
+        best: tuple[float, int, int] | None = None
+        for (x, left), (y, right) in combinations(enumerate(groups), 2):
+            if {items[i][0] for i in left} & {items[i][0] for i in right}:
+                continue
+            value = linkage(left, right)
+            if value is not None and value >= SAME_ISSUE and (best is None or value > best[0]):
+                best = (value, x, y)
+        if best is None:
+            break
+        _, x, y = best
+        groups[x] = sorted(groups[x] + groups[y])
+        del groups[y]
+    return [Cluster([items[i] for i in group]) for group in groups]
 
 
 def to_finding(
