@@ -237,7 +237,10 @@ class Finding(_Result):
     """A fused finding, anchored to the reviewed text, with who agreed.
 
     Agreement is computed, never stored as text: `models` are the pool members whose own
-    answers hold this finding, `answered` how many models answered the review at all.
+    answers hold this finding, `answered` how many models answered the review at all, and
+    `failed` how many pool models did not answer (so `1/1` after two failures never reads as
+    unanimity). `demoted_from` is the severity a finding had before `review.min_agreement`
+    demoted it to a hint.
     """
 
     id: str
@@ -251,6 +254,8 @@ class Finding(_Result):
     fix: Fix | None
     models: list[str]
     answered: int = Field(ge=1)
+    failed: int = Field(0, ge=0)
+    demoted_from: Severity | None = None
     statements: list[Statement] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -269,7 +274,17 @@ class Finding(_Result):
 
     @property
     def unanimous(self) -> bool:
-        return len(self.models) >= self.answered
+        return len(self.models) >= self.answered and not self.failed
+
+    def agreement_label(self, so_far: bool = False) -> str:
+        """How the agreement reads for a person: `2/3 models`, `1/1 models · 2 failed`,
+        `1/3 models so far`, `1/3 models · below min_agreement`."""
+        label = f"{self.agreement} models{' so far' if so_far else ''}"
+        if self.failed:
+            label += f" · {self.failed} failed"
+        if self.demoted_from is not None:
+            label += " · below min_agreement"
+        return label
 
     @staticmethod
     def make_id(path: str, line_start: int, category: str, message: str) -> str:
@@ -298,6 +313,8 @@ class FusedReview(_Result):
     degraded: bool = False
     degraded_reason: str | None = None
     dropped: int = 0
+    hidden: int = 0
+    """Findings below `review.min_agreement` with `below_agreement = "hide"`: counted only."""
     redacted: int = 0
     notice: str | None = None
     usage: Usage

@@ -134,7 +134,9 @@ def test_cli_stream_prints_provisional_findings_first(
     assert out[:fused_at] == [
         "sample.py:5:5: error [bug] Division by zero (1/3 models so far)",
         "sample.py:5:5: error [bug] Division by zero (2/3 models so far)",
-        "sample.py:9:5: error [security] SQL injection (1/3 models so far)",
+        # the default dial ("majority") is reached once two models answered: one of three is
+        # below it, so the injection is shown as a hint, marked
+        "sample.py:9:5: hint [security] SQL injection (1/3 models so far · below min_agreement)",
     ]
     assert out[fused_at + 1] == "sample.py:5:5: error [bug] Division by zero (2/3 models)"
 

@@ -39,7 +39,7 @@ def test_merge_prints_linter_lines_summary_and_statuses(
     assert lines[:3] == [
         "sample.py:5:5: error [bug] Division by zero when values is empty (2/3 models)",
         "sample.py:9:5: warning [security] SQL injection via user_id (2/3 models)",
-        "sample.py:14:5: hint [style] Use an f-string (1/3 models)",
+        "sample.py:14:5: hint [style] Use an f-string (1/3 models · below min_agreement)",
     ]
     assert "merged by the judge" in result.out
     statuses = [line.split()[:2] for line in lines if line.startswith("  ")]

@@ -152,6 +152,7 @@ def test_findings_with_and_without_fixes(
     assert run["columnKind"] == "unicodeCodePoints"
 
     location = {"uri": "src/sample.py", "uriBaseId": "%SRCROOT%"}
+    below = " · below min_agreement"  # one of three is under the default dial, "majority"
     expected = [
         ("bug", "error", 5, "Division by zero when values is empty", "2/3", ["alpha", "gamma"]),
         ("security", "warning", 9, "SQL injection via user_id", "2/3", ["alpha", "beta"]),
@@ -163,7 +164,8 @@ def test_findings_with_and_without_fixes(
         assert result["ruleId"] == category
         assert rules[result["ruleIndex"]] == category
         assert result["level"] == level
-        assert result["message"] == {"text": f"{message} ({agreement} models)"}
+        mark = below if agreement == "1/3" else ""
+        assert result["message"] == {"text": f"{message} ({agreement} models{mark})"}
         assert result["locations"] == [
             {
                 "physicalLocation": {
@@ -175,10 +177,13 @@ def test_findings_with_and_without_fixes(
         finding_id = Finding.make_id("src/sample.py", line, category, message)
         assert result["partialFingerprints"] == {"fusionFindingId/v1": finding_id}
         rationale = "len([]) is 0" if category == "bug" else ""
+        demoted = {"demotedFrom": "hint"} if mark else {}
         assert result["properties"] == {
             "agreement": agreement,
             "models": models,
+            "failed": 0,
             "rationale": rationale,
+            **demoted,
         }
     div, sqli, hint = run["results"]
     assert "fixes" not in sqli

@@ -124,7 +124,9 @@ def test_postprocess_records_what_each_supporter_said_about_this_place_only() ->
         "b": [said(1, "Unused import"), said(5, "len(values) may be zero"), said(9, "SQL")],
     }
 
-    (out,) = postprocess([fused(5, ["a", "b"])], Scope.of([LineRange(start=1, end=20)]), answers)
+    (out,) = postprocess(
+        [fused(5, ["a", "b"])], Scope.of([LineRange(start=1, end=20)]), answers
+    ).findings
 
     assert [(s.model, s.message) for s in out.statements] == [
         ("a", "Division by zero when values is empty"),
@@ -135,7 +137,9 @@ def test_postprocess_records_what_each_supporter_said_about_this_place_only() ->
 def test_postprocess_ignores_statements_about_other_lines() -> None:
     answers = {"a": [said(1, "Unused import"), said(12, "Prints at import time")]}
 
-    (out,) = postprocess([fused(5, ["a"])], Scope.of([LineRange(start=1, end=20)]), answers)
+    (out,) = postprocess(
+        [fused(5, ["a"])], Scope.of([LineRange(start=1, end=20)]), answers
+    ).findings
 
     assert out.statements == []
 
@@ -144,7 +148,7 @@ def test_postprocess_keeps_the_scope_and_orders_by_place() -> None:
     scope = Scope.of([LineRange(start=1, end=5), LineRange(start=10, end=12)])
     found = [fused(11, ["a"]), fused(7, ["a"]), fused(2, ["a"])]
 
-    assert [f.line_start for f in postprocess(found, scope, {})] == [2, 11]
+    assert [f.line_start for f in postprocess(found, scope, {}).findings] == [2, 11]
 
 
 # -- agreement is derived ----------------------------------------------------------------------

@@ -438,7 +438,10 @@ async def test_provisional_findings_appear_first_then_the_fused_set(
     assert early == ["Division by zero when values is empty (1/3 models so far)"]
     assert result["status"] == "ok"
     final = sorted(client.diagnostics[uri], key=lambda d: d.range.start.line)
-    assert [d.message.rsplit("(", 1)[1] for d in final] == ["2/3 models)", "1/3 models)"]
+    assert [d.message.rsplit("(", 1)[1] for d in final] == [
+        "2/3 models)",
+        "1/3 models · below min_agreement)",  # the default dial: "majority"
+    ]
 
 
 async def test_clear_cache_command(client: LanguageClient, root: Path, fake: FakeOpenAI) -> None:

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     review = code_command("review", "review code with the model pool and fuse the findings")
     review.add_argument("--mode", choices=list(MODES))
     review.add_argument(
+        "--min-agreement",
+        type=_min_agreement,
+        metavar="K",
+        help='demote findings fewer than K models raised (a number, or "majority")',
+    )
+    review.add_argument(
         "--stream",
         action="store_true",
         help="print each model's findings as it answers, then the fused set (text format)",
@@ -212,11 +218,21 @@ async def _drive(
             progress.close()
 
 
+def _min_agreement(text: str) -> int | str:
+    if text == "majority":
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f'{text!r} is not a number from 1 up, or "majority"')
+
+
 def _code_command(args: argparse.Namespace) -> int:
     text = _read_source(args.file)
     overrides: dict[str, object] = {}
     if getattr(args, "mode", None):
         overrides["fusion"] = {"mode": args.mode}
+    if getattr(args, "min_agreement", None) is not None:
+        overrides["review"] = {"min_agreement": args.min_agreement}
     settings = _load(args, args.file.resolve().parent, overrides)
     request = CodeRequest(
         path=str(args.file),

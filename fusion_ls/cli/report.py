@@ -27,10 +27,9 @@ def finding_line(
     path: str, finding: Finding, lines: Sequence[str], *, provisional: bool = False
 ) -> str:
     column = _column(lines, finding.line_start)
-    so_far = " so far" if provisional else ""
     return (
         f"{path}:{finding.line_start}:{column}: {finding.severity} [{finding.category}] "
-        f"{finding.message} ({finding.agreement} models{so_far})"
+        f"{finding.message} ({finding.agreement_label(provisional)})"
     )
 
 
@@ -81,6 +80,8 @@ def render_review(review: FusedReview, lines: Sequence[str]) -> str:
     out += _status_block(review.models, review.judge)
     count = len(review.findings)
     tail = f"{count} finding{'' if count == 1 else 's'} · {review.mode}"
+    if review.hidden:
+        tail += f" · {review.hidden} hidden below review.min_agreement"
     if review.dropped:
         tail += f" · {review.dropped} dropped (their quote was not at or near the cited lines)"
     out.append(f"{tail} · {_totals(review.usage, review.elapsed_s)}")

@@ -130,7 +130,7 @@ def _result(finding: Finding, lines: Sequence[str], location: dict[str, str]) ->
         "ruleId": finding.category,
         "ruleIndex": CATEGORIES.index(finding.category),
         "level": LEVELS[finding.severity],
-        "message": {"text": f"{finding.message} ({finding.agreement} models)"},
+        "message": {"text": f"{finding.message} ({finding.agreement_label()})"},
         "locations": [
             {
                 "physicalLocation": {
@@ -147,9 +147,12 @@ def _result(finding: Finding, lines: Sequence[str], location: dict[str, str]) ->
         "properties": {
             "agreement": finding.agreement,
             "models": finding.models,
+            "failed": finding.failed,
             "rationale": finding.rationale,
         },
     }
+    if finding.demoted_from is not None:
+        result["properties"]["demotedFrom"] = finding.demoted_from
     if finding.fix is not None:
         result["fixes"] = [_fix(finding.fix, lines, location)]
     return result

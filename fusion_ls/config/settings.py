@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +17,7 @@ __all__ = [
     "TOOL_PROVIDER",
     "FusionSettings",
     "LimitSettings",
+    "MinAgreement",
     "Mode",
     "ModelRef",
     "ProviderSettings",
@@ -148,10 +149,18 @@ class ProviderSettings(_Strict):
         return self.resolved_kind in ("openrouter", "openai")
 
 
+MinAgreement = Annotated[int, Field(ge=1)] | Literal["majority"]
+
+
 class ReviewSettings(_Strict):
     instructions: str = ""
     context_lines: int = Field(30, ge=0, le=2000)
     exclude: list[str] = Field(default_factory=list)
+    min_agreement: MinAgreement = "majority"
+    """The noise dial: findings fewer models raised are demoted or hidden (`below_agreement`).
+    "majority": more than half of the models that answered."""
+    below_agreement: Literal["demote", "hide"] = "demote"
+    """demote: shown as hints, marked; hide: not shown, only counted."""
 
 
 class LimitSettings(_Strict):

@@ -45,7 +45,7 @@ from fusion_ls.engine.fusion.labels import anonymise
 from fusion_ls.engine.fusion.modes import FusionMode, fusion_mode
 from fusion_ls.engine.fusion.panel import Answer, Fused, Panel
 from fusion_ls.engine.pool import Answered, Call, ask_one, fan_out
-from fusion_ls.engine.postprocess import postprocess
+from fusion_ls.engine.postprocess import Dial, postprocess
 from fusion_ls.engine.prompts import (
     EXPLAIN_SCHEMA,
     REVIEW_SCHEMA,
@@ -270,13 +270,14 @@ class Engine:
         }
 
     def _provisional(
-        self, pool: Sequence[str], answers: Mapping[str, Answer], prepared: _Prepared
+        self, pool: Sequence[str], answers: Mapping[str, Answer], prepared: _Prepared, runs: Runs
     ) -> Provisional:
         """The consensus of the answers so far, as the final findings will be post-processed."""
         latest = {m: answers[m].findings for m in pool if m in answers}
         found = consensus(prepared.excerpt.path, cluster(latest), len(pool))
-        findings = postprocess(found, prepared.doc.reviewed, latest)
-        return Provisional(tuple(findings), len(latest), len(pool))
+        dial = Dial.of(self.settings.review, len(pool), provisional=True)
+        shown = postprocess(found, prepared.doc.reviewed, latest, failed=runs.failed(), dial=dial)
+        return Provisional(tuple(shown.findings), len(latest), len(pool))
 
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Review the request's lines; the last event is `ReviewFinished`."""
@@ -313,7 +314,7 @@ class Engine:
                     continue
                 yield replace(event, findings=tuple(answer.findings))
                 latest[event.run.model] = answer
-                yield self._provisional(pool, latest, prepared)
+                yield self._provisional(pool, latest, prepared, runs)
             answers.update(revised)
             if round_number == rounds or len(answers) < 2:
                 break
@@ -336,9 +337,14 @@ class Engine:
         usage = total_usage(model_runs, outcome.judge)
         await self._runtime.record_spend(usage.cost_usd)
         scope = prepared.doc.reviewed
-        findings = postprocess(
-            outcome.fused.findings, scope, {m: a.findings for m, a in final.items()}
+        shown = postprocess(
+            outcome.fused.findings,
+            scope,
+            {m: a.findings for m, a in final.items()},
+            failed=runs.failed(),
+            dial=Dial.of(self.settings.review, max(len(final), 1)),
         )
+        findings = shown.findings
         yield ReviewFinished(
             FusedReview(
                 path=request.path,
@@ -352,6 +358,7 @@ class Engine:
                 degraded=degraded is not None,
                 degraded_reason=degraded,
                 dropped=sum(a.dropped for a in final.values()) + outcome.fused.dropped,
+                hidden=shown.hidden,
                 redacted=prepared.redacted,
                 notice=notice,
                 usage=usage,

@@ -1,35 +1,91 @@
 """The one step every finding passes before anyone sees it, provisional or fused.
 
-It keeps findings inside the review's scope, records what each supporting model said in its
-own words (hover shows it), and orders them by place. Later policies that decide what is shown
-(suppressions, the agreement dial) belong here too, so the editor's provisional diagnostics
-and the final set can never disagree about them.
+It keeps findings inside the review's scope, says how many pool models failed, applies the
+agreement dial (`review.min_agreement`: findings fewer models raised are demoted to hints, or
+hidden and counted), records what each supporting model said in its own words (hover shows
+it), and orders them by place. Later policies that decide what is shown (suppressions) belong
+here too, so the editor's provisional diagnostics and the final set can never disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from fusion_ls.config.settings import MinAgreement, ReviewSettings
 from fusion_ls.engine.fusion.consensus import sort_findings
 from fusion_ls.engine.fusion.matching import Matcher
 from fusion_ls.findings import Finding, ProposedFinding, Scope, Statement
 
-__all__ = ["postprocess"]
+__all__ = ["Dial", "Shown", "needed", "postprocess"]
+
+
+def needed(min_agreement: MinAgreement, answered: int) -> int:
+    """How many models must have raised a finding: "majority" is more than half of `answered`."""
+    if min_agreement == "majority":
+        return answered // 2 + 1
+    return min_agreement
+
+
+@dataclass(frozen=True)
+class Dial:
+    """The agreement dial of one review: its setting, and how many models it counts on."""
+
+    min_agreement: MinAgreement
+    below: str
+    """"demote" or "hide"."""
+    expected: int
+    """Models counted on: the pool while answers arrive, those that answered at the end."""
+    provisional: bool = False
+
+    @classmethod
+    def of(cls, review: ReviewSettings, expected: int, *, provisional: bool = False) -> Dial:
+        return cls(review.min_agreement, review.below_agreement, expected, provisional)
+
+    def threshold(self, answered: int) -> int | None:
+        """The agreement findings need; None for provisional results while too few models
+        answered for any finding to reach it (they would all be demoted, then restored)."""
+        least = needed(self.min_agreement, self.expected)
+        return None if self.provisional and answered < least else least
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What is published, and how many findings the dial hid."""
+
+    findings: list[Finding]
+    hidden: int = 0
 
 
 def postprocess(
     findings: Sequence[Finding],
     scope: Scope,
     answers: Mapping[str, Sequence[ProposedFinding]],
-) -> list[Finding]:
-    """`findings` as they are published: in scope, with statements, in line order."""
+    *,
+    failed: int = 0,
+    dial: Dial | None = None,
+) -> Shown:
+    """`findings` as they are published: in scope, with failures, the dial, statements, and in
+    line order."""
     matcher = Matcher.over(f for own in answers.values() for f in own)
-    kept = [
-        finding.model_copy(update={"statements": _statements(finding, answers, matcher)})
-        for finding in findings
-        if finding.line_start in scope
-    ]
-    return sort_findings(kept)
+    threshold = dial.threshold(len(answers)) if dial else None
+    kept: list[Finding] = []
+    hidden = 0
+    for finding in findings:
+        if finding.line_start not in scope:
+            continue
+        update: dict[str, object] = {
+            "failed": failed,
+            "statements": _statements(finding, answers, matcher),
+        }
+        if threshold is not None and len(finding.models) < threshold:
+            assert dial is not None
+            if dial.below == "hide":
+                hidden += 1
+                continue
+            update |= {"severity": "hint", "demoted_from": finding.severity}
+        kept.append(finding.model_copy(update=update))
+    return Shown(sort_findings(kept), hidden)
 
 
 def _statements(

@@ -37,6 +37,10 @@ class Runs:
     def in_order(self, models: Sequence[str]) -> list[ModelRun]:
         return [self._runs[m] for m in models if m in self._runs]
 
+    def failed(self) -> int:
+        """Models that did not answer (a reviewer that declined the file did not fail)."""
+        return sum(1 for run in self._runs.values() if run.status not in ("ok", "skipped"))
+
 
 def total_usage(runs: Sequence[ModelRun], judge: ModelRun | None) -> Usage:
     total = Usage()

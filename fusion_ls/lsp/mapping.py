@@ -103,10 +103,9 @@ def line_edits(
 def diagnostic(
     finding: Finding, lines: Sequence[str], *, provisional: bool = False
 ) -> types.Diagnostic:
-    agreement = f"{finding.agreement} models{' so far' if provisional else ''}"
     return types.Diagnostic(
         range=lsp_range(lines, finding.line_start, finding.line_end),
-        message=f"{finding.message} ({agreement})",
+        message=f"{finding.message} ({finding.agreement_label(provisional)})",
         severity=_SEVERITY[finding.severity],
         code=finding.category,
         source=SOURCE,
@@ -152,9 +151,15 @@ def finding_hover(finding: Finding, review: FusedReview, lines: Sequence[str]) -
     parts = [
         f"**{finding.severity} · {finding.category}** — {finding.message}",
         "",
-        f"Raised by {finding.agreement} models: {', '.join(f'`{m}`' for m in finding.models)}",
+        f"Raised by {finding.agreement_label()}: {', '.join(f'`{m}`' for m in finding.models)}",
         "",
     ]
+    if finding.demoted_from is not None:
+        parts += [
+            f"_Shown as a hint: a {finding.demoted_from} that fewer models raised than "
+            "`review.min_agreement` asks for._",
+            "",
+        ]
     if finding.rationale:
         parts += [finding.rationale, ""]
     parts += _statements(finding)
