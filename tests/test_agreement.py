@@ -3,9 +3,20 @@ demotes or hides what too few models raised, the same way in every adapter."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, Reply
-from reviewers import DIV, SQLI, merging_judge, review
+from lsp_client import (
+    command,
+    lines,
+    open_document,
+    project_with_fake_models,
+    server_env,
+    start,
+    until,
+)
+from reviewers import DIV, SAMPLE, SQLI, merging_judge, review
 
 from fusion_ls.cli.report import finding_line
 from fusion_ls.cli.sarif import to_sarif
@@ -157,3 +168,41 @@ def test_a_bad_dial_is_refused(workspace: Workspace) -> None:
 
     assert result.code == 2
     assert 'not a number from 1 up, or "majority"' in result.err
+
+
+# -- through the language server ---------------------------------------------------------------
+
+
+async def test_the_editor_sets_the_dial(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script("alpha", Reply(content=review(DIV, SQLI)))
+    fake_openai.script("beta", Reply(content=review(DIV)))
+    fake_openai.script("judge", merging_judge)
+    root = project_with_fake_models(tmp_path, fake_openai.base_url, ["alpha", "beta"], "judge")
+    (root / ".fusion.toml").write_text('[review]\ninstructions = "Be brief."\n')
+    env = server_env(root / "xdg", "sk-test")
+
+    for dial_value, expected in ((1, "(1/2 models)"), ("majority", "(1/2 models · below")):
+        lsp = await start(root, env, "visual-studio-code", {"min_agreement": dial_value})
+        try:
+            uri = open_document(lsp, root / f"dial{dial_value}.py", SAMPLE.read_text())
+            await command(lsp, "fusion.review", uri, lines(1, 12))
+            [sqli] = [d for d in lsp.diagnostics[uri] if d.code == "security"]
+            assert expected in sqli.message, sqli.message
+        finally:
+            await lsp.shutdown_session()
+            await lsp.stop()
+    assert "Be brief." in fake_openai.requests_for("alpha")[0].prompt_text  # merged, not replaced
+
+
+async def test_a_bad_dial_from_the_editor_is_said_and_ignored(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    root = project_with_fake_models(tmp_path, fake_openai.base_url, ["alpha", "beta"], "judge")
+    lsp = await start(root, server_env(root / "xdg", "sk-test"), "neovim", {"min_agreement": 0})
+    try:
+        await until(lambda: any("editor settings ignored" in m.message for m in lsp.messages))
+        [said] = [m.message for m in lsp.messages if "editor settings ignored" in m.message]
+        assert "min_agreement" in said
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()

@@ -146,20 +146,24 @@ class FusionServer(LanguageServer):
                 self.show(f"fusion-ls: {issue.message}", types.MessageType.Warning)
 
     def apply_overrides(self, options: Any) -> None:
-        """`mode`, `pool` and `judge` from the editor, checked before they take effect."""
+        """`mode`, `pool`, `judge` and `min_agreement` from the editor, checked before they
+        take effect."""
         if not isinstance(options, dict):
             return
         fusion = options.get("fusion", options)
         if not isinstance(fusion, dict):
             return
         wanted = {k: fusion[k] for k in _OVERRIDABLE if fusion.get(k) not in (None, "", [])}
+        overrides: dict[str, Any] = {"fusion": wanted} if wanted else {}
+        if options.get("min_agreement") not in (None, ""):
+            overrides["review"] = {"min_agreement": options["min_agreement"]}
         try:
-            load_settings(overrides={"fusion": wanted})
+            load_settings(overrides=overrides)
         except ConfigError as error:
             problems = "; ".join(str(i) for i in error.issues if i.severity == "error")
             self.show(f"fusion-ls: editor settings ignored: {problems}", types.MessageType.Error)
             return
-        self.overrides = {"fusion": wanted} if wanted else {}
+        self.overrides = overrides
 
     # -- documents -----------------------------------------------------------------------
 

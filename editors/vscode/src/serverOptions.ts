@@ -14,6 +14,9 @@ export const COMMAND_SETTING = 'fusion.server.command';
 
 export type ModelRef = string | { model: string; provider?: string };
 
+/** `review.min_agreement`: a number of models, or "majority". */
+export type MinAgreement = number | 'majority';
+
 /** The `fusion.*` settings, validated. Unset overrides are `undefined` / empty. */
 export interface FusionSettings {
   command: string;
@@ -21,14 +24,16 @@ export interface FusionSettings {
   mode: Mode | undefined;
   pool: ModelRef[];
   judge: ModelRef | undefined;
+  minAgreement: MinAgreement | undefined;
 }
 
-/** Sent as `initializationOptions`; the server reads `mode`, `pool` and `judge`. */
+/** Sent as `initializationOptions`; the server reads `mode`, `pool`, `judge`, `min_agreement`. */
 export interface InitializationOptions {
   trusted: boolean;
   mode?: Mode;
   pool?: ModelRef[];
   judge?: ModelRef;
+  min_agreement?: MinAgreement;
 }
 
 /** The part of `vscode.WorkspaceConfiguration` read here. */
@@ -49,7 +54,17 @@ export function readSettings(config: SettingsSource): FusionSettings {
     mode: typeof mode === 'string' && MODES.includes(mode) ? (mode as Mode) : undefined,
     pool: Array.isArray(pool) ? pool.map(modelRef).filter((m): m is ModelRef => m !== undefined) : [],
     judge: modelRef(config.get<unknown>('judge')),
+    minAgreement: minAgreement(config.get<unknown>('minAgreement')),
   };
+}
+
+/** "majority", or a whole number from 1 up (as a number or as text); anything else is unset. */
+function minAgreement(value: unknown): MinAgreement | undefined {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  if (text === 'majority') {
+    return 'majority';
+  }
+  return /^[1-9][0-9]*$/.test(text) ? Number(text) : undefined;
 }
 
 function modelRef(value: unknown): ModelRef | undefined {
@@ -77,6 +92,9 @@ export function initializationOptions(settings: FusionSettings, trusted: boolean
   }
   if (settings.judge !== undefined) {
     options.judge = settings.judge;
+  }
+  if (settings.minAgreement !== undefined) {
+    options.min_agreement = settings.minAgreement;
   }
   return options;
 }

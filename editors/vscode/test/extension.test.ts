@@ -467,6 +467,7 @@ describe('package.json', () => {
     const settings = Object.keys(manifest.contributes.configuration.properties).sort();
     assert.deepStrictEqual(settings, [
       'fusion.judge',
+      'fusion.minAgreement',
       'fusion.mode',
       'fusion.pool',
       'fusion.server.args',

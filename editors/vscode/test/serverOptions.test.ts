@@ -37,6 +37,7 @@ describe('readSettings', () => {
       mode: undefined,
       pool: [],
       judge: undefined,
+      minAgreement: undefined,
     });
   });
 
@@ -48,6 +49,7 @@ describe('readSettings', () => {
         mode: 'debate',
         pool: ['anthropic/claude-sonnet-4.5', { model: 'qwen2.5-coder:14b', provider: 'local' }],
         judge: 'openai/gpt-5-mini',
+        minAgreement: ' 2 ',
       }),
     );
     assert.deepStrictEqual(settings, {
@@ -56,7 +58,17 @@ describe('readSettings', () => {
       mode: 'debate',
       pool: ['anthropic/claude-sonnet-4.5', { model: 'qwen2.5-coder:14b', provider: 'local' }],
       judge: 'openai/gpt-5-mini',
+      minAgreement: 2,
     });
+  });
+
+  it('reads the agreement dial as "majority" or a whole number from 1 up', () => {
+    const dial = (value: unknown) => readSettings(source({ minAgreement: value })).minAgreement;
+    assert.strictEqual(dial('majority'), 'majority');
+    assert.strictEqual(dial(3), 3);
+    for (const bad of ['', '0', '-1', '1.5', 'most', 0, null]) {
+      assert.strictEqual(dial(bad), undefined, String(bad));
+    }
   });
 
   it('drops values the server would reject instead of sending them', () => {
@@ -79,12 +91,15 @@ describe('readSettings', () => {
 
 describe('initializationOptions', () => {
   it('carries mode, pool, judge and the trust state', () => {
-    const settings = readSettings(source({ mode: 'best-of', pool: ['x/y'], judge: { model: 'j', provider: 'local' } }));
+    const settings = readSettings(
+      source({ mode: 'best-of', pool: ['x/y'], judge: { model: 'j', provider: 'local' }, minAgreement: 'majority' }),
+    );
     assert.deepStrictEqual(initializationOptions(settings, false), {
       trusted: false,
       mode: 'best-of',
       pool: ['x/y'],
       judge: { model: 'j', provider: 'local' },
+      min_agreement: 'majority',
     });
   });
 

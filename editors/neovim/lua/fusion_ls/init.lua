@@ -50,6 +50,7 @@ end
 ---@field mode? 'best-of'|'merge'|'debate' Overrides `fusion.mode` of .fusion.toml.
 ---@field pool? (string|fusion_ls.Model)[] Overrides `fusion.pool`.
 ---@field judge? string|fusion_ls.Model Overrides `fusion.judge`.
+---@field min_agreement? integer|'majority' Overrides `review.min_agreement` (the noise dial).
 
 --- Starts fusion-ls for every file buffer, now and from then on.
 ---@param opts? fusion_ls.Options
@@ -60,7 +61,13 @@ function M.setup(opts)
   validate('mode', opts.mode, 'string')
   validate('pool', opts.pool, 'table')
   validate('judge', opts.judge, { 'string', 'table' })
-  local init_options = { mode = opts.mode, pool = opts.pool, judge = opts.judge }
+  validate('min_agreement', opts.min_agreement, { 'number', 'string' })
+  local init_options = {
+    mode = opts.mode,
+    pool = opts.pool,
+    judge = opts.judge,
+    min_agreement = opts.min_agreement,
+  }
   if vim.tbl_isempty(init_options) then
     init_options = nil
   end
