@@ -255,8 +255,9 @@ class Engine:
         answers: Mapping[str, Answer],
         reviewers: Mapping[str, Reviewer],
     ) -> dict[str, tuple[ChatMessage, ...]]:
-        """A debate round's prompts: each reviser sees its own and the others' findings."""
-        now = {m: a.findings for m, a in answers.items()}
+        """A debate round's prompts: each reviser sees its own and the others' findings, listed
+        in pool order before the shuffle, so a prompt never depends on who answered first."""
+        now = {m: answers[m].findings for m in reviewers if m in answers}
         return {
             m: debate_messages(
                 excerpt,
