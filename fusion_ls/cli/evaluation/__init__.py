@@ -15,7 +15,10 @@ Matching and scoring rules (also in `eval/README.md`):
 - precision, recall and F1 are 0 when undefined (no findings, no labels, neither);
 - a failed case (no model answered) has no findings: its labels count as misses and its time
   counts in the latency, because that is what a user of the setup would have got;
-- latency is each review's `elapsed_s`; p95 is nearest-rank (with 20 cases or fewer, the max).
+- latency is each review's `elapsed_s`; p95 is nearest-rank (with 20 cases or fewer, the max);
+- for fusion, precision per agreement level k (the findings raised by exactly k models that
+  matched a label) and the scores keeping only findings raised by at least k models, each case
+  matched again (`min_agreement = k`), for k = 1..pool size.
 """
 
 from __future__ import annotations

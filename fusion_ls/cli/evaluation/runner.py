@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fusion_ls.cli.evaluation.dataset import Dataset, LoadedCase
-from fusion_ls.cli.evaluation.scoring import CaseOutcome, Metrics, Result, score, summarise
+from fusion_ls.cli.evaluation.scoring import (
+    AgreementLevel,
+    CaseOutcome,
+    Metrics,
+    MinAgreement,
+    Result,
+    by_agreement,
+    by_min_agreement,
+    score,
+    summarise,
+)
 from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
@@ -78,11 +88,16 @@ class EvalProgress:
 
 
 class SetupResult(Result):
+    """One setup over the dataset; `agreement` and `min_agreement` (k = 1..pool size) only for
+    fusion, where several models can raise one finding."""
+
     name: str
     mode: Mode | None
     models: list[str]
     judge: str | None
     metrics: Metrics
+    agreement: list[AgreementLevel]
+    min_agreement: list[MinAgreement]
     cases: list[CaseOutcome]
 
 
@@ -154,12 +169,15 @@ async def _run_setup(
     on_progress(progress)
     outcomes = await _all_or_none(one(case) for case in dataset.cases)
     fusion = setup.settings.fusion
+    pool = len(fusion.pool) if setup.mode else 0
     return SetupResult(
         name=setup.name,
         mode=setup.mode,
         models=[ref.name for ref in fusion.pool],
         judge=fusion.judge.name if setup.mode else None,
         metrics=summarise(outcomes),
+        agreement=by_agreement(outcomes, pool),
+        min_agreement=by_min_agreement(outcomes, pool),
         cases=outcomes,
     )
 
