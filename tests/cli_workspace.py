@@ -18,6 +18,7 @@ from reviewers import SAMPLE
 from fusion_ls.findings import FusedReview
 
 KEY = "sk-or-v1-test-key-0123456789abcdef"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -62,6 +63,7 @@ def workspace(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[Workspace]:
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "OPENROUTER_API_KEY": KEY,
+        "PYTHONPATH": str(ROOT),  # the fusion_ls beside these tests, wherever it is installed
     }
     space = Workspace(tmp_path, env)
     space.user_config(

@@ -109,6 +109,27 @@ async def test_debate_revises_then_the_judge_merges_the_last_round(fake_openai: 
     assert found[5].models == ["alpha", "beta", "gamma"] and found[5].agreement == "3/3"
 
 
+async def test_debate_prompts_do_not_depend_on_who_answered_first(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """The others' findings are listed in pool order before the shuffle, so a second-round
+    prompt is the same however the first round's answers arrived (a cache hit, a replay)."""
+    second_rounds = []
+    for slow in ("alpha", "gamma"):
+        fake_openai.reset()
+        for model, found in (("alpha", DIV), ("beta", SQLI), ("gamma", STYLE)):
+            delay = 0.3 if model == slow else 0.0
+            fake_openai.script(model, Reply(content=review(found), delay_s=delay))
+        fake_openai.script("judge", merging_judge)
+
+        await run_review(settings_for(fake_openai.base_url, mode="debate", rounds=2))
+
+        asked = [r for r in fake_openai.requests if is_round(r, 2)]
+        second_rounds.append(sorted((r.model or "", r.prompt_text) for r in asked))
+    assert len(second_rounds[0]) == 3
+    assert second_rounds[0] == second_rounds[1]
+
+
 async def test_debate_stops_early_when_nobody_changes(fake_openai: FakeOpenAI) -> None:
     fake_openai.script("alpha", Reply(content=review(DIV)))
     fake_openai.script("beta", Reply(content=review(SQLI)))

@@ -30,6 +30,7 @@ from fusion_ls.cli.evaluation import (
     setups_for,
     summarise,
 )
+from fusion_ls.cli.evaluation.scoring import ScoredFinding, by_agreement, by_min_agreement
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.redact import redact
 from fusion_ls.findings import LineRange, Usage
@@ -167,8 +168,9 @@ def counts(report: EvalReport) -> dict[str, tuple[int, int, int, float, float, f
 def outcome(tp: int = 0, fp: int = 0, fn: int = 0, elapsed: float = 1.0,
             cost: float | None = None) -> CaseOutcome:  # fmt: skip
     return CaseOutcome(
-        file="x.py", lines=LineRange(start=1, end=9), tp=tp, fp=fp, fn=fn, missed=[],
-        false_positives=[], failed=False, error=None, elapsed_s=elapsed,
+        file="x.py", lines=LineRange(start=1, end=9), labels=[], findings=[], tp=tp, fp=fp, fn=fn,
+        missed=[],
+        false_positives=[], failed=False, error=None, degraded=None, elapsed_s=elapsed,
         usage=Usage(prompt_tokens=10, completion_tokens=1, cost_usd=cost),
     )  # fmt: skip
 
@@ -205,6 +207,29 @@ def test_cost_is_none_unless_a_provider_reported_one() -> None:
     assert summarise([outcome(), outcome()]).cost_usd is None
     assert summarise([outcome(cost=0.5), outcome(), outcome(cost=0.25)]).cost_usd == 0.75
     assert summarise([outcome(), outcome()]).prompt_tokens == 20
+
+
+def test_agreement_levels_and_min_agreement_rematch_what_is_kept() -> None:
+    # One label on 5-6. Finding X (one model) overlaps it on two lines, Y (three models) on one:
+    # X takes the label and Y is a false positive; drop X, and Y matches the label instead.
+    x = ScoredFinding(lines=LineRange(start=5, end=6), models=1, matched=True)
+    y = ScoredFinding(lines=LineRange(start=6, end=6), models=3, matched=False)
+    case = outcome(tp=1, fp=1).model_copy(update={"labels": spans((5, 6)), "findings": [x, y]})
+    clean = outcome(fp=1).model_copy(
+        update={"findings": [ScoredFinding(lines=LineRange(start=1, end=1), models=2,
+                                           matched=False)]}
+    )  # fmt: skip
+
+    levels = by_agreement([case, clean], 3)
+    kept = by_min_agreement([case, clean], 3)
+
+    assert [(a.models, a.findings, a.matched, a.precision) for a in levels] == [
+        (1, 1, 1, 1.0), (2, 1, 0, 0.0), (3, 1, 0, 0.0),
+    ]  # fmt: skip
+    assert [(m.min_agreement, m.tp, m.fp, m.fn, m.precision, m.recall, m.f1) for m in kept] == [
+        (1, 1, 2, 0, 1 / 3, 1.0, 0.5), (2, 1, 1, 0, 0.5, 1.0, 2 / 3), (3, 1, 0, 0, 1.0, 1.0, 1.0),
+    ]  # fmt: skip
+    assert by_agreement([case], 0) == by_min_agreement([case], 0) == []
 
 
 def test_setups_are_each_model_alone_then_each_mode() -> None:
@@ -459,8 +484,19 @@ def test_cli_prints_the_comparison_and_progress(
     assert rows["alpha"] == ["1", "0", "1", "1.000", "0.500", "0.667"]
     assert rows["gamma"] == ["2", "0", "0", "1.000", "1.000", "1.000"]
     assert rows["merge"] == ["2", "0", "0", "1.000", "1.000", "1.000"]
-    assert lines[-1].startswith("best fusion: best-of, F1 1.000 vs 1.000 for the best single "
+    assert lines[10].startswith("best fusion: best-of, F1 1.000 vs 1.000 for the best single "
                                 "model gamma (+0.000), at ")  # fmt: skip
+    # Each defect was found by two of the three models; min_agreement = 3 would keep nothing.
+    merge = lines.index(
+        "merge by agreement: found by exactly k of 3 models and how many were "
+        "defects | the scores keeping those found by at least k (min_agreement = k)"
+    )
+    assert [" ".join(line.split()) for line in lines[merge + 1 : merge + 5]] == [
+        "k found defects precision | TP FP FN precision recall F1",
+        "1 0 0 - | 2 0 0 1.000 1.000 1.000",
+        "2 2 2 1.000 | 2 0 0 1.000 1.000 1.000",
+        "3 0 0 - | 0 0 2 0.000 0.000 0.000",
+    ]  # fmt: skip
     assert "setup 1/6 alpha: 0/2 cases" in result.err
     assert "setup 6/6 debate: 2/2 cases" in result.err
 
@@ -476,7 +512,9 @@ def test_cli_json_is_the_eval_report(workspace: Workspace, fake_openai: FakeOpen
     data = json.loads(result.out)
     assert set(data) == {"dataset", "cases", "clean", "labels", "setups"}
     setup = data["setups"][3]
-    assert set(setup) == {"name", "mode", "models", "judge", "metrics", "cases"}
+    assert set(setup) == {
+        "name", "mode", "models", "judge", "metrics", "agreement", "min_agreement", "cases"
+    }  # fmt: skip
     assert (setup["name"], setup["mode"], setup["judge"]) == ("best-of", "best-of", "judge")
     assert setup["models"] == ["alpha", "beta", "gamma"]
     assert set(setup["metrics"]) == {
@@ -484,8 +522,8 @@ def test_cli_json_is_the_eval_report(workspace: Workspace, fake_openai: FakeOpen
         "latency_p95_s", "prompt_tokens", "completion_tokens", "cost_usd",
     }  # fmt: skip
     assert set(setup["cases"][0]) == {
-        "file", "lines", "tp", "fp", "fn", "missed", "false_positives", "failed", "error",
-        "elapsed_s", "usage",
+        "file", "lines", "labels", "findings", "tp", "fp", "fn", "missed", "false_positives",
+        "failed", "error", "degraded", "elapsed_s", "usage",
     }  # fmt: skip
     assert data["setups"][0]["mode"] is None and data["setups"][0]["judge"] is None
     assert EvalReport.model_validate(data).setups[0].cases[0].lines == LineRange(start=1, end=7)

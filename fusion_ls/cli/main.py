@@ -21,6 +21,8 @@ from fusion_ls.cli.evaluation import (
     Dataset,
     EvalProgress,
     EvalReport,
+    Recorder,
+    Replayer,
     load_dataset,
     render_eval,
     run_eval,
@@ -115,6 +117,20 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
     evaluate.add_argument("--format", choices=["text", "json"], default="text")
     evaluate.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    taping = evaluate.add_mutually_exclusive_group()
+    taping.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="also save every model's raw answers in DIR (a new folder), to --replay later",
+    )
+    taping.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="answer every model call from the recording in DIR: no model is called, no key is "
+        "needed, nothing is spent",
+    )
 
     config = commands.add_parser("config", help="inspect settings")
     config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
@@ -274,12 +290,23 @@ def _eval_command(args: argparse.Namespace) -> int:
     """Every setup over a labelled dataset; 3 when no model answered on any case."""
     dataset = load_dataset(args.dataset)
     settings = _load(args, dataset.root, {})
+    tape: Recorder | Replayer | None = None
+    if args.replay:
+        tape = Replayer.load(args.replay)
+    elif args.record:
+        tape = Recorder(args.record)
     progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
     try:
-        report = asyncio.run(_eval(dataset, settings, lambda step: progress.write(str(step))))
+        report = asyncio.run(_eval(dataset, settings, lambda step: progress.write(str(step)), tape))
     finally:
         progress.close()
     print(report.model_dump_json(indent=2) if args.format == "json" else render_eval(report))
+    if args.replay and not args.quiet:
+        print(
+            f"fusion-ls: replayed from {args.replay}: no model was called; latency, tokens and "
+            "cost are the recorded run's",
+            file=sys.stderr,
+        )
     if report.measured_nothing:
         print("fusion-ls: no model answered on any case; each case says why", file=sys.stderr)
         return EXIT_NO_MODEL
@@ -287,11 +314,17 @@ def _eval_command(args: argparse.Namespace) -> int:
 
 
 async def _eval(
-    dataset: Dataset, settings: Settings, on_progress: Callable[[EvalProgress], None]
+    dataset: Dataset,
+    settings: Settings,
+    on_progress: Callable[[EvalProgress], None],
+    tape: Recorder | Replayer | None,
 ) -> EvalReport:
-    """Eval on this process's runtime; its spend counts toward today's limit."""
+    """Eval on this process's runtime; its spend counts toward today's limit. A replay runs on
+    its own runtime, which reaches no network and records no spend."""
+    if isinstance(tape, Replayer):
+        return await run_eval(dataset, settings, on_progress=on_progress, tape=tape)
     async with Runtime.default(cache=False) as runtime:
-        return await run_eval(dataset, settings, runtime, on_progress=on_progress)
+        return await run_eval(dataset, settings, runtime, on_progress=on_progress, tape=tape)
 
 
 def _config_command(args: argparse.Namespace) -> int:

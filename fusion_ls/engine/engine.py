@@ -18,7 +18,7 @@ import hashlib
 import random
 import re
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from functools import partial
@@ -107,11 +107,13 @@ class Engine:
         env: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
         offline_fallback: bool = True,
+        wrap: Callable[[Reviewer], Reviewer] | None = None,
     ) -> None:
+        """`wrap` is applied to every reviewer (eval's recording and replay)."""
         self.settings = settings
         self._runtime = runtime
         self._offline_fallback = offline_fallback
-        self._reviewers = Reviewers(settings, runtime, env)
+        self._reviewers = Reviewers(settings, runtime, env, wrap=wrap)
         self._rng = rng
         self._pool: dict[str, ModelRef] = {ref.name: ref for ref in settings.fusion.pool}
 
@@ -255,8 +257,9 @@ class Engine:
         answers: Mapping[str, Answer],
         reviewers: Mapping[str, Reviewer],
     ) -> dict[str, tuple[ChatMessage, ...]]:
-        """A debate round's prompts: each reviser sees its own and the others' findings."""
-        now = {m: a.findings for m, a in answers.items()}
+        """A debate round's prompts: each reviser sees its own and the others' findings, listed
+        in pool order before the shuffle, so a prompt never depends on who answered first."""
+        now = {m: answers[m].findings for m in reviewers if m in answers}
         return {
             m: debate_messages(
                 excerpt,

@@ -52,16 +52,26 @@ def analyzers() -> Mapping[str, AnalyzerFactory]:
 
 
 class Reviewers:
-    """The reviewers of one `Settings`: a `Reviewer` for each pool entry and for the judge."""
+    """The reviewers of one `Settings`: a `Reviewer` for each pool entry and for the judge.
+
+    `wrap`, when given, is applied to every reviewer built (eval's recording and replay,
+    `reviewers/recorded.py`).
+    """
 
     def __init__(
-        self, settings: Settings, runtime: Runtime, env: Mapping[str, str] | None = None
+        self,
+        settings: Settings,
+        runtime: Runtime,
+        env: Mapping[str, str] | None = None,
+        *,
+        wrap: Callable[[Reviewer], Reviewer] | None = None,
     ) -> None:
         fusion = settings.fusion
         self._options = ChatOptions(
             fusion.max_tokens, fusion.temperature, fusion.timeout_s, fusion.reasoning_tokens
         )
         self._timeout_s = fusion.timeout_s
+        self._wrap = wrap
         self._cache = runtime.cache
         self._providers = {
             name: runtime.provider(name, conf, env, settings.limits.max_response_mb)
@@ -69,11 +79,17 @@ class Reviewers:
         }
 
     def get(self, ref: ModelRef) -> Reviewer:
+        reviewer: Reviewer
         if ref.is_tool:
-            return analyzers()[ref.model](self._timeout_s)
-        return ChatModel(ref, self._providers[ref.provider], self._options, self._cache)
+            reviewer = analyzers()[ref.model](self._timeout_s)
+        else:
+            reviewer = ChatModel(ref, self._providers[ref.provider], self._options, self._cache)
+        return self._wrapped(reviewer)
 
     def analyzers_for(self, path: str) -> list[Reviewer]:
         """Every registered analyzer that reviews `path` (the offline fallback's pool)."""
-        built = (factory(self._timeout_s) for factory in analyzers().values())
+        built = (self._wrapped(factory(self._timeout_s)) for factory in analyzers().values())
         return [reviewer for reviewer in built if reviewer.declines(path) is None]
+
+    def _wrapped(self, reviewer: Reviewer) -> Reviewer:
+        return reviewer if self._wrap is None else self._wrap(reviewer)

@@ -15,12 +15,19 @@ Matching and scoring rules (also in `eval/README.md`):
 - precision, recall and F1 are 0 when undefined (no findings, no labels, neither);
 - a failed case (no model answered) has no findings: its labels count as misses and its time
   counts in the latency, because that is what a user of the setup would have got;
-- latency is each review's `elapsed_s`; p95 is nearest-rank (with 20 cases or fewer, the max).
+- latency is each review's `elapsed_s`; p95 is nearest-rank (with 20 cases or fewer, the max);
+- for fusion, precision per agreement level k (the findings raised by exactly k models that
+  matched a label) and the scores keeping only findings raised by at least k models, each case
+  matched again (`min_agreement = k`), for k = 1..pool size.
+
+`--record DIR` saves every reviewer call of a run and `--replay DIR` answers every call from
+such a recording (`recording.py`), so fusion can be re-scored under other settings for free.
 """
 
 from __future__ import annotations
 
 from fusion_ls.cli.evaluation.dataset import Dataset, DatasetError, load_dataset
+from fusion_ls.cli.evaluation.recording import Recorder, Replayer
 from fusion_ls.cli.evaluation.render import render_eval
 from fusion_ls.cli.evaluation.runner import EvalProgress, EvalReport, run_eval, setups_for
 from fusion_ls.cli.evaluation.scoring import CaseOutcome, match, summarise
@@ -31,6 +38,8 @@ __all__ = [
     "DatasetError",
     "EvalProgress",
     "EvalReport",
+    "Recorder",
+    "Replayer",
     "load_dataset",
     "match",
     "render_eval",

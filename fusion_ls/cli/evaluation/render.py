@@ -1,4 +1,5 @@
-"""The eval report as text: one table row per setup, the verdict, and what failed."""
+"""The eval report as text: one table row per setup, the verdict, each fusion setup by
+agreement, and what failed or was degraded."""
 
 from __future__ import annotations
 
@@ -58,6 +59,35 @@ def _verdict(setups: Sequence[SetupResult]) -> list[str]:
     return ["", line]
 
 
+_AGREEMENT_HEADER = ("k", "found", "defects", "precision", "|", "TP", "FP", "FN", "precision",
+                     "recall", "F1")  # fmt: skip
+
+
+def _agreement(setups: Sequence[SetupResult]) -> list[str]:
+    """Per fusion setup and k: the findings raised by exactly k models and how many were
+    defects; then the scores had only those raised by at least k been kept."""
+    lines: list[str] = []
+    for setup in setups:
+        if not setup.agreement:
+            continue
+        rows = [_AGREEMENT_HEADER]
+        for level, kept in zip(setup.agreement, setup.min_agreement, strict=True):
+            precision = f"{level.precision:.3f}" if level.findings else "-"
+            rows.append(
+                (str(level.models), str(level.findings), str(level.matched), precision, "|",
+                 str(kept.tp), str(kept.fp), str(kept.fn), f"{kept.precision:.3f}",
+                 f"{kept.recall:.3f}", f"{kept.f1:.3f}")
+            )  # fmt: skip
+        lines += [
+            "",
+            f"{setup.name} by agreement: found by exactly k of {len(setup.models)} models and "
+            "how many were defects | the scores keeping those found by at least k "
+            "(min_agreement = k)",
+            *_table(rows),
+        ]
+    return lines
+
+
 def _failures(setups: Sequence[SetupResult]) -> list[str]:
     lines: list[str] = []
     for setup in setups:
@@ -68,14 +98,30 @@ def _failures(setups: Sequence[SetupResult]) -> list[str]:
                 f"{setup.name}: {len(failed)}/{len(setup.cases)} cases failed (no model "
                 f"answered), e.g. {first.file}: {first.error}"
             )
+        degraded = [case for case in setup.cases if case.degraded]
+        if degraded:
+            first = degraded[0]
+            lines.append(
+                f"{setup.name}: {len(degraded)}/{len(setup.cases)} cases degraded, e.g. "
+                f"{first.file}: {first.degraded}"
+            )
     return ["", *lines] if lines else []
 
 
 def render_eval(report: EvalReport) -> str:
-    """The comparison table, the verdict, and what failed."""
+    """The comparison table, the verdict, each fusion setup by agreement, and what failed."""
     head = (
         f"{report.dataset}: {report.cases} cases ({report.clean} clean), "
         f"{report.labels} labelled defects, {len(report.setups)} setups"
     )
     table = _table([_HEADER, *(_row(s) for s in report.setups)])
-    return "\n".join([head, "", *table, *_verdict(report.setups), *_failures(report.setups)])
+    return "\n".join(
+        [
+            head,
+            "",
+            *table,
+            *_verdict(report.setups),
+            *_agreement(report.setups),
+            *_failures(report.setups),
+        ]
+    )

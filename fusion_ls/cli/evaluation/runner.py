@@ -13,7 +13,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fusion_ls.cli.evaluation.dataset import Dataset, LoadedCase
-from fusion_ls.cli.evaluation.scoring import CaseOutcome, Metrics, Result, score, summarise
+from fusion_ls.cli.evaluation.recording import Taping
+from fusion_ls.cli.evaluation.scoring import (
+    AgreementLevel,
+    CaseOutcome,
+    Metrics,
+    MinAgreement,
+    Result,
+    by_agreement,
+    by_min_agreement,
+    score,
+    summarise,
+)
 from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
@@ -78,11 +89,16 @@ class EvalProgress:
 
 
 class SetupResult(Result):
+    """One setup over the dataset; `agreement` and `min_agreement` (k = 1..pool size) only for
+    fusion, where several models can raise one finding."""
+
     name: str
     mode: Mode | None
     models: list[str]
     judge: str | None
     metrics: Metrics
+    agreement: list[AgreementLevel]
+    min_agreement: list[MinAgreement]
     cases: list[CaseOutcome]
 
 
@@ -135,18 +151,28 @@ async def _review(engine: Engine, case: LoadedCase, mode: Mode | None, root: Pat
 async def _run_setup(
     setup: Setup,
     dataset: Dataset,
-    engine: Engine,
+    runtime: Runtime,
     concurrency: int,
     progress: EvalProgress,
     on_progress: Callable[[EvalProgress], None],
+    tape: Taping | None,
 ) -> SetupResult:
     gate = asyncio.Semaphore(concurrency)
     done = 0
 
+    async def reviewed(case: LoadedCase) -> FusedReview:
+        """One case on an engine of its own, so a tape knows whose calls it sees."""
+        wrap = tape.wrapper(setup.name, case, setup.settings.fusion.timeout_s) if tape else None
+        env = tape.env if tape else None
+        # A setup measures the models it names: never the offline analyzers in their place.
+        engine = Engine(setup.settings, runtime, env=env, offline_fallback=False, wrap=wrap)
+        review = await _review(engine, case, setup.mode, dataset.root)
+        return await tape.finished(setup.name, case, review) if tape else review
+
     async def one(case: LoadedCase) -> CaseOutcome:
         nonlocal done
         async with gate:
-            outcome = score(case, await _review(engine, case, setup.mode, dataset.root))
+            outcome = score(case, await reviewed(case))
         done += 1
         on_progress(replace(progress, done=done))
         return outcome
@@ -154,12 +180,15 @@ async def _run_setup(
     on_progress(progress)
     outcomes = await _all_or_none(one(case) for case in dataset.cases)
     fusion = setup.settings.fusion
+    pool = len(fusion.pool) if setup.mode else 0
     return SetupResult(
         name=setup.name,
         mode=setup.mode,
         models=[ref.name for ref in fusion.pool],
         judge=fusion.judge.name if setup.mode else None,
         metrics=summarise(outcomes),
+        agreement=by_agreement(outcomes, pool),
+        min_agreement=by_min_agreement(outcomes, pool),
         cases=outcomes,
     )
 
@@ -171,27 +200,32 @@ async def run_eval(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: Callable[[EvalProgress], None] = lambda _: None,
+    tape: Taping | None = None,
 ) -> EvalReport:
     """Run every setup over every case, one setup after another so their latencies are
     comparable; cases run `concurrency` at a time over one runtime (its cache is not used:
     eval measures the models, not the cache). Without one, a runtime of its own, with no
-    spend ledger.
+    spend ledger. `tape` records every call (`Recorder`) or answers every call from a
+    recording (`Replayer`, whose own runtime cannot reach the network).
 
     A UsageError from the engine (a spending limit reached, an excluded file) stops the run.
     """
     if runtime is None:
-        async with Runtime(make_http_client()) as own:
+        async with tape.runtime() if tape else Runtime(make_http_client()) as own:
             return await run_eval(
-                dataset, settings, own, concurrency=concurrency, on_progress=on_progress
-            )
+                dataset, settings, own, concurrency=concurrency, on_progress=on_progress,
+                tape=tape,
+            )  # fmt: skip
     measuring = replace(runtime, cache=None)
     setups = setups_for(settings)
+    if tape is not None:
+        tape.start(dataset, [setup.name for setup in setups])
     results: list[SetupResult] = []
     for number, setup in enumerate(setups, start=1):
         progress = EvalProgress(number, len(setups), setup.name, 0, len(dataset.cases))
-        # A setup measures the models it names: never the offline analyzers in their place.
-        engine = Engine(setup.settings, measuring, offline_fallback=False)
-        results.append(await _run_setup(setup, dataset, engine, concurrency, progress, on_progress))
+        results.append(
+            await _run_setup(setup, dataset, measuring, concurrency, progress, on_progress, tape)
+        )
     return EvalReport(
         dataset=str(dataset.root),
         cases=len(dataset.cases),

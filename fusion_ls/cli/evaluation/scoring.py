@@ -14,7 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from fusion_ls.cli.evaluation.dataset import LoadedCase
 from fusion_ls.findings import FusedReview, LineRange, Usage
 
-__all__ = ["CaseOutcome", "Metrics", "Result", "match", "score", "summarise"]
+__all__ = [
+    "AgreementLevel",
+    "CaseOutcome",
+    "Metrics",
+    "MinAgreement",
+    "Result",
+    "ScoredFinding",
+    "by_agreement",
+    "by_min_agreement",
+    "match",
+    "score",
+    "summarise",
+]
 
 
 def _overlap(a: LineRange, b: LineRange) -> int:
@@ -48,11 +60,22 @@ class Result(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ScoredFinding(Result):
+    """One reported finding: where, how many pool models raised it, whether it matched a label."""
+
+    lines: LineRange
+    models: int
+    matched: bool
+
+
 class CaseOutcome(Result):
-    """One setup on one case: the counts, and which lines were missed or wrongly flagged."""
+    """One setup on one case: the counts, and which lines were missed or wrongly flagged;
+    every finding and label, so agreement levels can be scored after the fact."""
 
     file: str
     lines: LineRange
+    labels: list[LineRange]
+    findings: list[ScoredFinding]
     tp: int
     fp: int
     fn: int
@@ -60,6 +83,10 @@ class CaseOutcome(Result):
     false_positives: list[LineRange]
     failed: bool
     error: str | None
+    degraded: str | None = Field(
+        description="why the result is not the full fusion (a judge that failed, a quorum not "
+        "met), for a case where some model answered"
+    )
     elapsed_s: float
     usage: Usage
 
@@ -84,6 +111,11 @@ def score(case: LoadedCase, review: FusedReview) -> CaseOutcome:
     return CaseOutcome(
         file=case.spec.file,
         lines=case.reviewed,
+        labels=labels,
+        findings=[
+            ScoredFinding(lines=span, models=len(f.models), matched=i in matched_findings)
+            for i, (span, f) in enumerate(zip(found, review.findings, strict=True))
+        ],
         tp=len(pairs),
         fp=len(found) - len(pairs),
         fn=len(labels) - len(pairs),
@@ -91,6 +123,7 @@ def score(case: LoadedCase, review: FusedReview) -> CaseOutcome:
         false_positives=[span for i, span in enumerate(found) if i not in matched_findings],
         failed=error is not None,
         error=error,
+        degraded=review.degraded_reason if error is None else None,
         elapsed_s=review.elapsed_s,
         usage=review.usage,
     )
@@ -147,3 +180,66 @@ def summarise(outcomes: Sequence[CaseOutcome]) -> Metrics:
         completion_tokens=usage.completion_tokens,
         cost_usd=usage.cost_usd,
     )
+
+
+class AgreementLevel(Result):
+    """The findings raised by exactly `models` pool models, and how many were real defects."""
+
+    models: int
+    findings: int
+    matched: int
+    precision: float = Field(description="matched / findings; 0 when there are none")
+
+
+class MinAgreement(Result):
+    """The scores had only findings raised by at least `min_agreement` models been kept."""
+
+    min_agreement: int
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+
+
+def by_agreement(outcomes: Sequence[CaseOutcome], pool: int) -> list[AgreementLevel]:
+    """For k = 1..pool: of the findings raised by exactly k models, how many matched a label
+    (in the case's matching of all its findings)."""
+    levels: list[AgreementLevel] = []
+    for k in range(1, pool + 1):
+        found = [f for o in outcomes for f in o.findings if f.models == k]
+        matched = sum(1 for f in found if f.matched)
+        levels.append(
+            AgreementLevel(
+                models=k,
+                findings=len(found),
+                matched=matched,
+                precision=_ratio(matched, len(found)),
+            )
+        )
+    return levels
+
+
+def by_min_agreement(outcomes: Sequence[CaseOutcome], pool: int) -> list[MinAgreement]:
+    """For k = 1..pool: precision, recall and F1 keeping only the findings raised by at least
+    k models, each case matched again (a dropped finding can free its label for another)."""
+    rows: list[MinAgreement] = []
+    for k in range(1, pool + 1):
+        tp = fp = fn = 0
+        for outcome in outcomes:
+            kept = [f.lines for f in outcome.findings if f.models >= k]
+            pairs = len(match(kept, outcome.labels))
+            tp, fp, fn = tp + pairs, fp + len(kept) - pairs, fn + len(outcome.labels) - pairs
+        rows.append(
+            MinAgreement(
+                min_agreement=k,
+                tp=tp,
+                fp=fp,
+                fn=fn,
+                precision=_ratio(tp, tp + fp),
+                recall=_ratio(tp, tp + fn),
+                f1=_ratio(2 * tp, 2 * tp + fp + fn),
+            )
+        )
+    return rows
