@@ -180,13 +180,13 @@ async def test_the_report_scores_each_agreement_level_and_each_min_agreement(
 async def test_a_replay_under_another_min_agreement_gives_what_the_report_predicted(
     fake_openai: FakeOpenAI, dataset: Path, tmp_path: Path
 ) -> None:
-    review_settings = type(Settings().review).model_fields
-    if "min_agreement" not in review_settings:
-        pytest.skip("review.min_agreement is not a setting yet")
+    """The report's "min_agreement = k" rows are what hiding below k gives (demoted findings
+    are still reported, as hints)."""
     recorded = await record(fake_openai, dataset, tmp_path / "rec")
     fake_openai.stop()
     base = settings()
-    dial = base.model_copy(update={"review": base.review.model_copy(update={"min_agreement": 2})})
+    hide_below_two = {"min_agreement": 2, "below_agreement": "hide"}
+    dial = base.model_copy(update={"review": base.review.model_copy(update=hide_below_two)})
 
     replayed = await replay(dataset, tmp_path / "rec", dial)
 
