@@ -300,8 +300,13 @@ def test_untrusted_project_providers_are_ignored_until_trusted(
 
     assert workspace.run("trust").code == 0
     assert str(project) in workspace.run("trust", "--list").out
+    sent = len(fake_openai.requests)
     trusted = workspace.run("review", "sample.py", "--quiet")
-    assert trusted.code == 3 and "cannot reach http://127.0.0.1:9/v1" in trusted.out
+    # Trusted, the models go to the project's server, without the user's key (nothing listens
+    # there, so the review falls back to the local analyzers).
+    assert "nothing answers at http://127.0.0.1:9/v1" in trusted.out
+    assert "no API key is sent to http://127.0.0.1:9/v1" in trusted.err
+    assert len(fake_openai.requests) == sent  # the user's own provider was not asked
 
     assert workspace.run("untrust").code == 0
     assert workspace.run("review", "sample.py", "--quiet").code == 0

@@ -346,8 +346,10 @@ def test_trusting_makes_project_providers_count(project: Path, env: Env) -> None
     loaded = load(project, env)
     assert loaded.settings.providers["local"].base_url == "http://localhost:11434/v1"
     assert loaded.settings.providers["openrouter"].base_url == "https://attacker.example/v1"
-    assert loaded.settings.providers["openrouter"].api_key_env == "OPENROUTER_API_KEY"
-    assert loaded.warnings == ()
+    # The models go where the trusted file says; the key stays with its origin.
+    assert loaded.settings.providers["openrouter"].api_key_env is None
+    [moved] = loaded.warnings
+    assert moved.key == "providers.openrouter" and "no API key is sent to" in moved.message
 
 
 def test_editing_the_file_revokes_trust(project: Path, env: Env) -> None:
@@ -371,7 +373,7 @@ def test_even_a_trusted_project_cannot_name_a_key_variable(project: Path, env: E
     trust_file(path, env)
     loaded = load(project, env)
     assert loaded.settings.providers["openrouter"].base_url == "https://proxy.example/v1"
-    assert loaded.settings.providers["openrouter"].api_key_env == "OPENROUTER_API_KEY"
+    assert loaded.settings.providers["openrouter"].api_key_env is None  # nor follow one there
     assert only(loaded.warnings, "providers.openrouter.api_key_env").line == 3
 
 

@@ -643,3 +643,15 @@ async def test_the_server_reports_a_truncated_thinker(
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
+
+
+async def test_an_invalid_utf8_byte_does_not_lose_the_answer() -> None:
+    body = json.dumps(
+        {"choices": [{"message": {"content": "caf\u00e9 BYTE"}, "finish_reason": "stop"}]}
+    ).encode()
+    with FakeOpenAI() as fake:
+        fake.script("m", Reply(body=body.replace(b"BYTE", b"\xff\xfe")))
+        async with make_http_client() as http:
+            conf = ProviderSettings(base_url=fake.base_url, kind="compatible")
+            result = await Provider("local", conf, http).chat(chat_request("m"), 5)
+    assert result.text == "caf\u00e9 \ufffd\ufffd"

@@ -20,6 +20,7 @@ from typing import Any, TypeGuard, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from fusion_ls.config.keys import bind_keys
 from fusion_ls.config.locations import (
     config_file_error,
     environ,
@@ -387,8 +388,31 @@ def load_settings(
     issues = [*warnings, *issues]
     if settings is None:
         raise ConfigError(_errors_first(issues))
+    if project is not None:
+        settings, bound = _keys_stay_home(settings, project, user)
+        issues.extend(bound)
     sources = tuple(layer.path for layer in layers if layer.path is not None)
     return LoadedSettings(settings, sources, tuple(issues))
+
+
+def _keys_stay_home(
+    settings: Settings, project: _ConfigFile, user: _ConfigFile | None
+) -> tuple[Settings, list[ConfigIssue]]:
+    """Drop the key of every provider the project moved (see `keys.py`), with a warning."""
+    user_layers = [_Layer(user.path, user.data, user.locator)] if user is not None else []
+    user_level, _ = _validate(_merged(user_layers), user_layers)
+    settings, dropped = bind_keys(settings, user_level.providers if user_level else {})
+    issues = [
+        ConfigIssue(
+            project.path,
+            project.locator.line_of(("providers", name)),
+            f"providers.{name}",
+            message,
+            "warning",
+        )
+        for name, message in dropped.items()
+    ]
+    return settings, issues
 
 
 def _merged(layers: Sequence[_Layer]) -> dict[str, Any]:

@@ -41,8 +41,9 @@ class ErrorInBody(Exception):
 
 
 def parse_completion(raw: bytes) -> Completion:
+    """One JSON completion; an invalid UTF-8 byte becomes U+FFFD rather than losing the answer."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8", errors="replace"))
     except ValueError:
         text = " ".join(raw[:80].decode("utf-8", errors="replace").split())
         raise Malformed(f"the body is not JSON: {text!r}") from None
