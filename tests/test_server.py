@@ -414,7 +414,7 @@ async def test_configuration_change_overrides_the_mode(
 async def test_bad_command_arguments_are_a_clear_error(client: LanguageClient, root: Path) -> None:
     with pytest.raises(Exception, match="Expected 2 arguments, got 1"):
         await command(client, "fusion.review", "file:///nowhere.py")
-    missing = await command(client, "fusion.reviewFile", "file:///not/there.py")
+    missing = await command(client, "fusion.reviewFile", (root / "not-there.py").as_uri())
     assert missing["status"] == "error" and "cannot read" in missing["message"]
     (root / "closed.py").write_text(TEXT)
     closed = await command(client, "fusion.reviewFile", (root / "closed.py").as_uri())

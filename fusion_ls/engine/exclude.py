@@ -1,7 +1,9 @@
 """Files that are never sent: built-in defaults, `review.exclude`, and `.fusionignore` files.
 
 Patterns use gitignore syntax (via pathspec) and are read relative to the project root (where
-`.fusion.toml` is) or, for a `.fusionignore`, relative to its own directory.
+`.fusion.toml` is) or, for a `.fusionignore`, relative to its own directory. A file outside
+that folder (an editor can open `/etc/passwd`) is matched by its absolute path, so an anchored
+pattern such as `/etc/passwd` or `/home/*/.ssh/` holds for it too.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ def project_root(file: Path, workspace: Path | None = None) -> Path:
     return workspace or file.parent
 
 
-def _relative(file: Path, folder: Path) -> str | None:
+def _seen_from(file: Path, folder: Path) -> str:
+    """`file` relative to `folder`, or, outside it, its absolute path without the root."""
     try:
         return file.relative_to(folder).as_posix()
     except ValueError:
-        return None
+        return file.resolve().as_posix().lstrip("/")
 
 
 def _first_match(patterns: Sequence[str], path: str) -> str | None:
@@ -51,15 +54,13 @@ def _ignore_files(file: Path, root: Path) -> list[Path]:
 
 def excluded_by(file: Path, root: Path, exclude: Sequence[str]) -> str | None:
     """Why `file` must not be sent (which pattern, from where), or None when it may be."""
-    relative = _relative(file, root) or file.name
+    relative = _seen_from(file, root)
     if pattern := _first_match(DEFAULT_EXCLUDES, relative):
         return f"it matches {pattern!r}, excluded by default because such files hold secrets"
     if pattern := _first_match(exclude, relative):
         return f"it matches review.exclude pattern {pattern!r}"
     for ignore in _ignore_files(file, root):
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-        spec = GitIgnoreSpec.from_lines(lines)
-        inner = _relative(file, ignore.parent)
-        if inner is not None and spec.match_file(inner):
+        if GitIgnoreSpec.from_lines(lines).match_file(_seen_from(file, ignore.parent)):
             return f"{ignore} excludes it"
     return None

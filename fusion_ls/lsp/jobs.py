@@ -21,7 +21,7 @@ from pygls.uris import to_fs_path
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import Event, Notice, Progress, Provisional, drain
-from fusion_ls.errors import FusionError
+from fusion_ls.errors import FusionError, UsageError
 from fusion_ls.findings import FusedExplanation, FusedReview, LineRange, ModelRun
 from fusion_ls.lsp.results import CommandResult, Explained, NotDone, Reviewed
 from fusion_ls.lsp.session import RangeKey, Snapshot
@@ -100,13 +100,14 @@ class _Job:
 
     async def run(self) -> CommandResult:
         server = self._server
+        path = to_fs_path(self._uri)
+        file = Path(path) if path else None
         try:
+            _refuse_outside_workspace(server, file)
             snapshot, text = self._snapshot()
         except FusionError as error:
             server.show(f"fusion-ls: {error}", types.MessageType.Error)
             return NotDone(kind=self._kind, status="error", message=str(error))
-        path = to_fs_path(self._uri)
-        file = Path(path) if path else None
         settings = server.settings_for(file)
         engine = Engine(settings, server.runtime)
         ranges = (LineRange(start=self._key[0], end=self._key[1]),) if self._key else ()
@@ -267,3 +268,23 @@ def _display(file: Path | None, root: Path | None, uri: str) -> str:
         except ValueError:
             pass
     return str(file)
+
+
+def _refuse_outside_workspace(server: FusionServer, file: Path | None) -> None:
+    """UsageError for a file outside every workspace folder (an editor opens `/etc/passwd`
+    as readily as project code), unless the user's editor setting allows it."""
+    if file is None or server.allow_outside_workspace:
+        return
+    workspace = server.workspace
+    roots = [to_fs_path(folder.uri) for folder in workspace.folders.values()]
+    folders = [Path(p).resolve() for p in [*roots, workspace.root_path] if p]
+    if not folders:
+        return  # a file opened on its own: there is no workspace to be outside of
+    resolved = file.resolve()
+    if any(resolved == folder or folder in resolved.parents for folder in folders):
+        return
+    raise UsageError(
+        f"{file} is outside every workspace folder, so it is not sent to any model; to "
+        "review such files set fusion.allowOutsideWorkspace (VS Code) or "
+        "allow_outside_workspace (Neovim)"
+    )

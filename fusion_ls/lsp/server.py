@@ -73,6 +73,7 @@ class FusionServer(LanguageServer):
         self.jobs = Jobs(self)
         self.overrides: dict[str, Any] = {}
         self.workspace_trusted = True
+        self.allow_outside_workspace = False
         self.last_good: dict[Path | None, Settings] = {}
         self.warned: set[str] = set()
         self.noticed: set[str] = set()
@@ -200,6 +201,8 @@ def _initialize(ls: FusionServer, params: types.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict) and options.get("trusted") is False:
         ls.workspace_trusted = False  # the editor's Restricted Mode
+    if isinstance(options, dict) and options.get("allow_outside_workspace") is True:
+        ls.allow_outside_workspace = True
     ls.apply_overrides(options)
 
 

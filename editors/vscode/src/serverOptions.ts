@@ -25,6 +25,7 @@ export interface FusionSettings {
   pool: ModelRef[];
   judge: ModelRef | undefined;
   minAgreement: MinAgreement | undefined;
+  allowOutsideWorkspace: boolean;
 }
 
 /** Sent as `initializationOptions`; the server reads `mode`, `pool`, `judge`, `min_agreement`. */
@@ -34,6 +35,7 @@ export interface InitializationOptions {
   pool?: ModelRef[];
   judge?: ModelRef;
   min_agreement?: MinAgreement;
+  allow_outside_workspace?: true;
 }
 
 /** The part of `vscode.WorkspaceConfiguration` read here. */
@@ -55,6 +57,7 @@ export function readSettings(config: SettingsSource): FusionSettings {
     pool: Array.isArray(pool) ? pool.map(modelRef).filter((m): m is ModelRef => m !== undefined) : [],
     judge: modelRef(config.get<unknown>('judge')),
     minAgreement: minAgreement(config.get<unknown>('minAgreement')),
+    allowOutsideWorkspace: config.get<unknown>('allowOutsideWorkspace') === true,
   };
 }
 
@@ -95,6 +98,9 @@ export function initializationOptions(settings: FusionSettings, trusted: boolean
   }
   if (settings.minAgreement !== undefined) {
     options.min_agreement = settings.minAgreement;
+  }
+  if (settings.allowOutsideWorkspace) {
+    options.allow_outside_workspace = true;
   }
   return options;
 }

@@ -466,6 +466,7 @@ describe('package.json', () => {
   it('contributes every setting the extension reads', () => {
     const settings = Object.keys(manifest.contributes.configuration.properties).sort();
     assert.deepStrictEqual(settings, [
+      'fusion.allowOutsideWorkspace',
       'fusion.judge',
       'fusion.minAgreement',
       'fusion.mode',

@@ -38,6 +38,7 @@ describe('readSettings', () => {
       pool: [],
       judge: undefined,
       minAgreement: undefined,
+      allowOutsideWorkspace: false,
     });
   });
 
@@ -50,6 +51,7 @@ describe('readSettings', () => {
         pool: ['anthropic/claude-sonnet-4.5', { model: 'qwen2.5-coder:14b', provider: 'local' }],
         judge: 'openai/gpt-5-mini',
         minAgreement: ' 2 ',
+        allowOutsideWorkspace: true,
       }),
     );
     assert.deepStrictEqual(settings, {
@@ -59,6 +61,7 @@ describe('readSettings', () => {
       pool: ['anthropic/claude-sonnet-4.5', { model: 'qwen2.5-coder:14b', provider: 'local' }],
       judge: 'openai/gpt-5-mini',
       minAgreement: 2,
+      allowOutsideWorkspace: true,
     });
   });
 
@@ -92,7 +95,13 @@ describe('readSettings', () => {
 describe('initializationOptions', () => {
   it('carries mode, pool, judge and the trust state', () => {
     const settings = readSettings(
-      source({ mode: 'best-of', pool: ['x/y'], judge: { model: 'j', provider: 'local' }, minAgreement: 'majority' }),
+      source({
+        mode: 'best-of',
+        pool: ['x/y'],
+        judge: { model: 'j', provider: 'local' },
+        minAgreement: 'majority',
+        allowOutsideWorkspace: true,
+      }),
     );
     assert.deepStrictEqual(initializationOptions(settings, false), {
       trusted: false,
@@ -100,6 +109,7 @@ describe('initializationOptions', () => {
       pool: ['x/y'],
       judge: { model: 'j', provider: 'local' },
       min_agreement: 'majority',
+      allow_outside_workspace: true,
     });
   });
 

@@ -51,6 +51,7 @@ end
 ---@field pool? (string|fusion_ls.Model)[] Overrides `fusion.pool`.
 ---@field judge? string|fusion_ls.Model Overrides `fusion.judge`.
 ---@field min_agreement? integer|'majority' Overrides `review.min_agreement` (the noise dial).
+---@field allow_outside_workspace? boolean Review files outside the root too (default false).
 
 --- Starts fusion-ls for every file buffer, now and from then on.
 ---@param opts? fusion_ls.Options
@@ -62,11 +63,13 @@ function M.setup(opts)
   validate('pool', opts.pool, 'table')
   validate('judge', opts.judge, { 'string', 'table' })
   validate('min_agreement', opts.min_agreement, { 'number', 'string' })
+  validate('allow_outside_workspace', opts.allow_outside_workspace, 'boolean')
   local init_options = {
     mode = opts.mode,
     pool = opts.pool,
     judge = opts.judge,
     min_agreement = opts.min_agreement,
+    allow_outside_workspace = opts.allow_outside_workspace,
   }
   if vim.tbl_isempty(init_options) then
     init_options = nil
