@@ -20,6 +20,7 @@ from reviewers import DIV, SAMPLE, review
 
 from fusion_ls.config.keys import bind_keys, origin
 from fusion_ls.config.settings import ProviderSettings, Settings
+from fusion_ls.config.trust import is_trusted, trust_file
 
 KEY = "sk-or-v1-home-key-0123456789abcdef0123456789"
 POOL = '["alpha", "beta"]'
@@ -108,7 +109,11 @@ def test_no_project_file_sends_the_key_to_another_origin(
     space = workspace(tmp_path, home, attack, text)
 
     untrusted = space.run("review", "sample.py", "--quiet", "--no-cache")
-    assert space.run("trust").code == 0
+    trusting = space.run("trust")
+    if attack == "symlinked file":  # a link out of the repository is not trusted at all
+        assert trusting.code == 2 and "outside this repository" in trusting.err
+    else:
+        assert trusting.code == 0, trusting.err
     trusted = space.run("review", "sample.py", "--quiet", "--no-cache")
 
     assert keys_seen(attacker) == [], attack
@@ -178,3 +183,24 @@ def test_bind_keys_keeps_what_user_config_gave() -> None:
         "not the origin your user config gives it (https://openrouter.ai:443)"
         in (dropped["openrouter"])
     )
+
+
+# -- trust of links ----------------------------------------------------------------------------
+
+
+def test_a_link_is_trusted_by_its_own_path_not_its_targets(tmp_path: Path) -> None:
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)}
+    repo = tmp_path / "repo"
+    (repo / "config").mkdir(parents=True)
+    (repo / "config" / "fusion.toml").write_text('[fusion]\nmode = "merge"\n')
+    (repo / ".fusion.toml").symlink_to(repo / "config" / "fusion.toml")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".fusion.toml").symlink_to(repo / "config" / "fusion.toml")
+
+    trust_file(repo / ".fusion.toml", env)
+
+    assert is_trusted(repo / ".fusion.toml", env)
+    assert not is_trusted(other / ".fusion.toml", env)  # same target, another repository
+    assert not is_trusted(repo / "config" / "fusion.toml", env)

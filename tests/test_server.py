@@ -155,6 +155,22 @@ async def test_quick_fix_applies_the_fused_fix(
     assert fixed.splitlines()[5:] == TEXT.splitlines()[5:]
 
 
+async def test_no_quick_fix_once_its_text_was_rewritten(
+    client: LanguageClient, root: Path, fake: FakeOpenAI
+) -> None:
+    """The fix was computed for line 5 as it was; after the user rewrote that line, applying
+    it would overwrite their edit, so it is not offered (the finding itself may stay)."""
+    script(fake)
+    uri = document(client, root, "rewritten.py")
+    await command(client, "fusion.review", uri, lines(1, 10))
+    diagnostic = next(d for d in client.diagnostics[uri] if d.code == "bug")
+
+    change(client, uri, 2, 5, "    return total / max(len(values), 1)")
+    actions = await code_actions(client, uri, 5, 5, [diagnostic])
+
+    assert [a for a in actions if a.kind == types.CodeActionKind.QuickFix] == []
+
+
 async def test_explain_then_hover_shows_the_explanation(
     client: LanguageClient, root: Path, fake: FakeOpenAI
 ) -> None:

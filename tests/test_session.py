@@ -14,7 +14,7 @@ from fusion_ls.findings import (
     Usage,
 )
 from fusion_ls.lsp.session import DocumentState, Published, Snapshot
-from fusion_ls.lsp.tracking import EditLog, LineEdit
+from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit
 
 URI = "file:///work/doc.py"
 # Line n reads "line n"; every line is distinct.
@@ -327,3 +327,18 @@ def test_by_id_finds_a_published_finding() -> None:
 
     assert found is not None and found.finding.line_start == 20
     assert state.by_id("missing") is None
+
+
+def test_a_fix_fits_only_the_text_it_was_computed_for() -> None:
+    lines = ["a", "b = 1 / n", "c"]
+    published = Published(
+        finding=None,  # type: ignore[arg-type]  # not read by fix_fits
+        anchor=Anchor.at(lines, 2, 2),
+        fix_anchor=Anchor.at(lines, 2, 2),
+        review=None,  # type: ignore[arg-type]
+    )
+
+    assert published.fix_fits(lines)
+    assert not published.fix_fits(["a", "b = 1 / max(n, 1)", "c"])
+    assert not published.fix_fits(["a"])
+    assert not Published(None, Anchor.at(lines, 1, 1), None, None).fix_fits(lines)  # type: ignore[arg-type]

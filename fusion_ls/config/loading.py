@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -333,12 +334,12 @@ class LoadedSettings:
 
 
 def _project_path(start: Path | None, project_file: Path | None, root: Path | None) -> Path | None:
-    """An explicit file (CLI `--config`) replaces discovery; it is resolved so that trust, which
-    is keyed by absolute path, sees one spelling."""
+    """An explicit file (CLI `--config`) replaces discovery; it is made absolute (a link not
+    followed) so that trust, which is keyed by the path the user trusted, sees one spelling."""
     if project_file is not None:
-        return project_file.resolve()
+        return Path(os.path.abspath(project_file))
     found = find_project_file(start, root) if start is not None else None
-    return None if found is None else found.resolve()
+    return None if found is None else Path(os.path.abspath(found))
 
 
 def _project_layer(

@@ -1,7 +1,9 @@
 """Trust in project files: which `.fusion.toml` files the user allowed to define providers.
 
-The store maps a file's absolute path to the SHA-256 of the content the user trusted, so editing
-the file revokes trust, like direnv's `allow`.
+The store maps the absolute path the user trusted to the SHA-256 of the content they trusted, so
+editing the file revokes trust, like direnv's `allow`. A symlinked `.fusion.toml` is trusted by
+its own path, not its target's, so another repository linking the same file does not inherit
+the trust; and a link whose target lies outside the link's repository is not trusted at all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from fusion_ls.config.locations import read_config_bytes, user_config_dir
+from fusion_ls.config.locations import config_file_error, read_config_bytes, user_config_dir
 
 __all__ = [
     "file_digest",
@@ -33,8 +35,23 @@ def _trust_store(env: Mapping[str, str] | None) -> Path:
 
 
 def _trust_key(path: Path | str) -> str:
-    """One spelling per file, so `./.fusion.toml` and its absolute path share one entry."""
-    return str(Path(path).resolve())
+    """One spelling per path, so `./.fusion.toml` and its absolute path share one entry; a
+    link is not followed (its own path is what the user trusted)."""
+    return os.path.abspath(path)
+
+
+def _refuse_links_out(path: Path) -> None:
+    """A project file that is a link to somewhere outside its own folder's tree is code from
+    elsewhere; trusting it would trust whatever else links there."""
+    if not path.is_symlink():
+        return
+    target, home = path.resolve(), path.parent.resolve()
+    if home not in target.parents:
+        raise config_file_error(
+            path,
+            f"it is a link to {target}, outside this repository; fusion-ls does not trust a "
+            "project file that lives elsewhere: copy it into the repository and trust the copy",
+        )
 
 
 def file_digest(content: bytes) -> str:
@@ -73,6 +90,7 @@ def trust_file(path: Path | str, env: Mapping[str, str] | None = None) -> str:
     Raises ConfigError when the file cannot be read, so the CLI reports it like any config issue.
     """
     key = _trust_key(path)
+    _refuse_links_out(Path(key))
     digest = file_digest(read_config_bytes(Path(key)))
     store = trusted_files(env)
     store[key] = digest

@@ -330,6 +330,8 @@ def _code_action(ls: FusionServer, params: types.CodeActionParams) -> list[types
             if published is None or published.finding.fix is None:
                 continue
             lines = ls.lines_of(uri) if lines is None else lines
+            if not published.fix_fits(lines):
+                continue  # a fix is only offered on the very text it was computed for
             edit = lsp_mapping.fix_edit(uri, state.log.version, lines, published.finding.fix)
             actions.append(lsp_mapping.apply_fix_action(published.finding, diagnostic, edit))
     selection = params.range

@@ -46,6 +46,11 @@ class Published:
     fix_anchor: Anchor | None
     review: FusedReview
 
+    def fix_fits(self, lines: Sequence[str]) -> bool:
+        """Whether the fix's lines still hold the very text the fix was computed for."""
+        anchor = self.fix_anchor
+        return anchor is not None and tuple(lines[anchor.start - 1 : anchor.end]) == anchor.text
+
 
 @dataclass(frozen=True)
 class Explained:
