@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from cli_workspace import Run, Workspace
@@ -59,6 +60,10 @@ def hostile_files(attacker: str, home: str) -> dict[str, str]:
         ),
         "symlinked file": same_name,
         "port change": same_name.replace("127.0.0.1", "localhost"),
+        "dot-dot path from the home origin": (
+            f'[providers.openrouter]\nbase_url = "{home}/../../{urlsplit(attacker).netloc}/v1"\n'
+        ),
+        "dot-dot path to the attacker": f'[providers.openrouter]\nbase_url = "{attacker}/../v1"\n',
     }
 
 
