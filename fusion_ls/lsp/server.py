@@ -27,8 +27,8 @@ from fusion_ls.lsp import mapping as lsp_mapping
 from fusion_ls.lsp.jobs import Jobs
 from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult
 from fusion_ls.lsp.session import DocumentState
+from fusion_ls.lsp.startup import rehearse_first_review, warn_of_unknown_models
 from fusion_ls.lsp.tracking import EditLog
-from fusion_ls.reviewers.model_check import check_models
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -56,6 +56,10 @@ class FusionProtocol(LanguageServerProtocol):
     `tests/test_server.py::test_pygls_still_needs_the_cancel_override` fails when pygls
     changes either side of that, so this is revisited then.
     """
+
+    def rehearse(self) -> None:
+        """Build the converter's code for every message a review sends (`lsp/startup.py`)."""
+        rehearse_first_review(self._converter.unstructure, self._converter.structure)
 
     def _handle_cancel_notification(self, msg_id: int | str) -> None:
         super()._handle_cancel_notification(msg_id)
@@ -214,16 +218,10 @@ async def _initialized(ls: FusionServer, params: types.InitializedParams) -> Non
     # The first review should be as fast as later ones: open the connections (TLS handshakes
     # included) and load the model lists now, in the background, not on the review's path.
     ls.runtime.warm(settings.providers_used())
+    if isinstance(ls.protocol, FusionProtocol):
+        ls.protocol.rehearse()
     if all(p.can_be_asked(os.environ) for p in settings.providers_used()):
-        await _warn_of_unknown_models(ls, settings)
-
-
-async def _warn_of_unknown_models(ls: FusionServer, settings: Settings) -> None:
-    """A mistyped model id, said once at start-up rather than failing every review (the
-    model list is the one the warm-up is loading, so this waits for nothing else)."""
-    for check in await check_models(settings, ls.runtime.catalogs):
-        if check.unknown:
-            ls.show(f"fusion-ls: {check.describe()}", types.MessageType.Warning)
+        await warn_of_unknown_models(settings, ls.runtime.catalogs, ls.show)
 
 
 async def _watch_config_files(ls: FusionServer) -> None:

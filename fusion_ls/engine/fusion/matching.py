@@ -21,7 +21,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from fusion_ls.findings import ProposedFinding
 
@@ -81,14 +82,25 @@ def _identifiers(code: str) -> list[str]:
     return [w for w in found if w not in _STOPWORDS]
 
 
-def terms(finding: ProposedFinding) -> dict[str, float]:
-    """The words a finding is made of, each with its count (code identifiers weigh less)."""
-    text = f"{finding.message} {finding.rationale}"
+def _texts(finding: ProposedFinding) -> tuple[str, str]:
+    """What a finding says, and the code it cites."""
     code = finding.quote + (f" {finding.fix.replacement}" if finding.fix else "")
+    return f"{finding.message} {finding.rationale}", code
+
+
+@lru_cache(maxsize=4096)
+def _counted(text: str, code: str) -> tuple[tuple[str, float], ...]:
+    """Cached: one review scores each finding against many (provisional results, clusters,
+    statements), and splitting words is most of a score's cost."""
     counts: dict[str, float] = dict(Counter(_words(text)))
     for name in _identifiers(code):
         counts[name] = counts.get(name, 0.0) + CODE_WEIGHT
-    return counts
+    return tuple(counts.items())
+
+
+def terms(finding: ProposedFinding) -> dict[str, float]:
+    """The words a finding is made of, each with its count (code identifiers weigh less)."""
+    return dict(_counted(*_texts(finding)))
 
 
 def _squeezed(text: str) -> str:
@@ -108,6 +120,9 @@ class Matcher:
     """Scores findings against each other with one IDF, taken over a review's findings."""
 
     idf: Mapping[str, float]
+    _vectors: dict[tuple[str, str], dict[str, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def over(cls, findings: Iterable[ProposedFinding]) -> Matcher:
@@ -118,12 +133,16 @@ class Matcher:
         return cls({t: math.log((1 + count) / (1 + df)) + 1 for t, df in frequency.items()})
 
     def _vector(self, finding: ProposedFinding) -> dict[str, float]:
-        unseen = math.log(1 + len(self.idf)) + 1  # a term of neither review: rare, so weighty
-        # Sublinear term frequency: a word said five times is not five times the evidence.
-        return {
-            t: (1 + math.log(n) if n >= 1 else n) * self.idf.get(t, unseen)
-            for t, n in terms(finding).items()
-        }
+        key = _texts(finding)
+        vector = self._vectors.get(key)
+        if vector is None:
+            unseen = math.log(1 + len(self.idf)) + 1  # a term of neither review: rare, weighty
+            # Sublinear term frequency: a word said five times is not five times the evidence.
+            vector = self._vectors[key] = {
+                t: (1 + math.log(n) if n >= 1 else n) * self.idf.get(t, unseen)
+                for t, n in _counted(*key)
+            }
+        return vector
 
     def content(self, a: ProposedFinding, b: ProposedFinding) -> float:
         """Cosine of the two findings' TF-IDF vectors, 0 to 1."""
