@@ -316,3 +316,25 @@ def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "fusion-ls"
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.startswith("fusion-ls ")
+
+
+def test_ci_never_passes_without_a_model(workspace: Workspace) -> None:
+    """A fork's pull request gets no secrets: the offline fallback (local analyzers) may show
+    findings, but under CI=true (or --require-models) the run fails, and SARIF says so."""
+    no_key = {k: v for k, v in workspace.env.items() if k != "OPENROUTER_API_KEY"}
+    local = Workspace(workspace.root, no_key)
+    ci = Workspace(workspace.root, {**no_key, "CI": "true"})
+
+    offline = local.run("review", "sample.py", "--quiet")
+    strict = local.run("review", "sample.py", "--quiet", "--require-models")
+    in_ci = ci.run("review", "sample.py", "--quiet", "--format", "sarif")
+
+    assert offline.code in (0, 1), offline.err
+    assert strict.code == 3 and "only local analyzers (--require-models" in strict.err
+    assert in_ci.code == 3 and "(CI=true asks for models)" in in_ci.err
+    [invocation] = json.loads(in_ci.out)["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert any(
+        n["message"]["text"] == "no model answered; only local analyzers ran"
+        for n in invocation["toolExecutionNotifications"]
+    )

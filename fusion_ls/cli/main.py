@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
@@ -27,7 +28,13 @@ from fusion_ls.cli.evaluation import (
     render_eval,
     run_eval,
 )
-from fusion_ls.cli.report import exit_code, finding_line, render_explanation, render_review
+from fusion_ls.cli.report import (
+    exit_code,
+    finding_line,
+    models_answered,
+    render_explanation,
+    render_review,
+)
 from fusion_ls.cli.sarif import artifact_uri, to_sarif
 from fusion_ls.config.describe import describe_settings
 from fusion_ls.config.loading import load_settings
@@ -91,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
 
     review = code_command("review", "review code with the model pool and fuse the findings")
     review.add_argument("--mode", choices=list(MODES))
+    review.add_argument(
+        "--require-models",
+        action="store_true",
+        help="exit 3 when no model answered, even if local analyzers did (implied by CI=true)",
+    )
     review.add_argument(
         "--min-agreement",
         type=_min_agreement,
@@ -269,17 +281,27 @@ def _code_command(args: argparse.Namespace) -> int:
             print("fused:")
     else:
         result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress, cache=cache))
+    required = getattr(args, "require_models", False) or os.environ.get("CI") == "true"
     if args.format == "json":
         print(result.model_dump_json(indent=2))
     elif args.format == "sarif" and isinstance(result, FusedReview):
         uri = artifact_uri(args.file, Path.cwd())
-        print(json.dumps(to_sarif(result, split_lines(text), artifact_uri=uri), indent=2))
+        log = to_sarif(result, split_lines(text), artifact_uri=uri, require_models=required)
+        print(json.dumps(log, indent=2))
     elif isinstance(result, FusedReview):
         print(render_review(result, split_lines(text)))
     else:
         print(render_explanation(result))
     if not any(run.status == "ok" for run in result.models):
         print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
+        return EXIT_NO_MODEL
+    if required and not models_answered(result.models):
+        why = "CI=true" if os.environ.get("CI") == "true" else "--require-models"
+        print(
+            f"fusion-ls: no model answered, only local analyzers ({why} asks for models); set "
+            "the provider's key (a fork's pull request gets no secrets) or drop --require-models",
+            file=sys.stderr,
+        )
         return EXIT_NO_MODEL
     if isinstance(result, FusedReview):
         return exit_code(result, args.fail_on)

@@ -14,7 +14,14 @@ from fusion_ls.findings import (
     Usage,
 )
 
-__all__ = ["exit_code", "finding_line", "render_explanation", "render_review", "status_line"]
+__all__ = [
+    "exit_code",
+    "finding_line",
+    "models_answered",
+    "render_explanation",
+    "render_review",
+    "status_line",
+]
 
 
 def _column(lines: Sequence[str], line: int) -> int:
@@ -107,3 +114,8 @@ def exit_code(review: FusedReview, fail_on: Severity | None) -> int:
         return 0
     threshold = SEVERITIES.index(fail_on)
     return int(any(SEVERITIES.index(f.severity) <= threshold for f in review.findings))
+
+
+def models_answered(runs: Sequence[ModelRun]) -> bool:
+    """Whether a model (not a local analyzer, named `tool:…`) answered."""
+    return any(run.status == "ok" and not run.model.startswith("tool:") for run in runs)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from fusion_ls.cli.report import models_answered
 from fusion_ls.findings import (
     CATEGORIES,
     Category,
@@ -176,13 +177,17 @@ def _usage(usage: Usage) -> dict[str, Any]:
     return totals
 
 
-def _invocation(review: FusedReview) -> dict[str, Any]:
+def _invocation(review: FusedReview, require_models: bool) -> dict[str, Any]:
     """Did the run work: false when no model answered, with a notification per model that failed.
 
     A skipped judge (nothing to judge) is not a failure. Failures are errors when they left
-    nothing to report, warnings when other models answered.
+    nothing to report, warnings when other models answered. With `require_models` (CI), local
+    analyzers answering alone is not success: a fork's pull request with no key must not pass.
     """
-    answered = any(run.status == "ok" for run in review.models)
+    if require_models:
+        answered = models_answered(review.models)
+    else:
+        answered = any(run.status == "ok" for run in review.models)
     runs = [*review.models, *([review.judge] if review.judge else [])]
     notifications = [
         {
@@ -195,13 +200,27 @@ def _invocation(review: FusedReview) -> dict[str, Any]:
         for run in runs
         if run.status not in ("ok", "skipped")
     ]
+    if require_models and not answered:
+        notifications.append(
+            {
+                "level": "error",
+                "message": {"text": "no model answered; only local analyzers ran"},
+                "properties": {"status": "no-model"},
+            }
+        )
     invocation: dict[str, Any] = {"executionSuccessful": answered}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     return invocation
 
 
-def to_sarif(review: FusedReview, lines: Sequence[str], *, artifact_uri: str) -> dict[str, Any]:
+def to_sarif(
+    review: FusedReview,
+    lines: Sequence[str],
+    *,
+    artifact_uri: str,
+    require_models: bool = False,
+) -> dict[str, Any]:
     """One SARIF log with one run for `review` of the file whose lines are `lines`.
 
     `artifact_uri` is the file's URI: relative ones (see `artifact_uri()`) are resolved against
@@ -234,7 +253,7 @@ def to_sarif(review: FusedReview, lines: Sequence[str], *, artifact_uri: str) ->
                 "rules": [_rule(category) for category in CATEGORIES],
             }
         },
-        "invocations": [_invocation(review)],
+        "invocations": [_invocation(review, require_models)],
         "columnKind": "unicodeCodePoints",
         "results": [_result(finding, lines, location) for finding in review.findings],
         "properties": properties,
