@@ -12,6 +12,9 @@ from cli_workspace import KEY, Workspace
 from fake_openai import FakeOpenAI, Reply
 from reviewers import best_of_judge, finding, is_round, merging_judge, review
 
+from fusion_ls.cli.github import github_annotations
+from fusion_ls.findings import Finding, FusedReview, LineRange, Usage
+
 DIV = finding(5, "return total / len(values)", "Division by zero when values is empty")
 SQLI = finding(
     9, '"SELECT * FROM users WHERE id = " + user_id', "SQL injection via user_id",
@@ -337,4 +340,46 @@ def test_ci_never_passes_without_a_model(workspace: Workspace) -> None:
     assert any(
         n["message"]["text"] == "no model answered; only local analyzers ran"
         for n in invocation["toolExecutionNotifications"]
+    )
+
+
+def test_github_format_prints_workflow_annotations(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    script_pool(fake_openai)
+    fake_openai.script("judge", merging_judge)
+
+    result = workspace.run("review", "sample.py", "--format", "github", "--quiet")
+
+    assert result.code == 0, result.err
+    annotations = result.out.splitlines()
+    assert annotations[0] == (
+        "::error title=fusion-ls (bug%2C 2/3 models),file=sample.py,line=5,col=5,endLine=5"
+        "::Division by zero when values is empty"
+    )
+    assert annotations[1].startswith("::warning title=fusion-ls (security%2C 2/3 models)")
+    assert annotations[2].startswith(
+        "::notice title=fusion-ls (style%2C 1/3 models · below min_agreement)"
+    )
+    assert all("\n" not in line for line in annotations)
+
+
+def test_github_annotations_escape_what_would_break_the_command() -> None:
+    noted = Finding.model_validate(
+        {
+            "id": "x", "line_start": 1, "line_end": 1, "quote": "a", "severity": "hint",
+            "category": "style", "message": "100% wrong: a, b", "rationale": "line one\nline two",
+            "fix": None, "models": ["m"], "answered": 1,
+        }
+    )  # fmt: skip
+    review = FusedReview(
+        path="dir,with:odd/x.py", lines=LineRange(start=1, end=1), findings=[noted],
+        summary="", mode="merge", models=[], judge=None, usage=Usage(), elapsed_s=0.1,
+    )  # fmt: skip
+
+    [line] = github_annotations(review, ["a = 1"]).splitlines()
+
+    assert line == (
+        "::notice title=fusion-ls (style%2C 1/1 models),file=dir%2Cwith%3Aodd/x.py,line=1,col=1,"
+        "endLine=1::100%25 wrong: a, b%0A%0Aline one%0Aline two"
     )

@@ -28,6 +28,7 @@ from fusion_ls.cli.evaluation import (
     render_eval,
     run_eval,
 )
+from fusion_ls.cli.github import github_annotations
 from fusion_ls.cli.report import (
     exit_code,
     finding_line,
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("file", metavar="FILE", type=Path)
         sub.add_argument("--lines", type=_line_range, metavar="A-B", help="1-based, inclusive")
-        formats = ["text", "json", "sarif"] if name == "review" else ["text", "json"]
+        formats = ["text", "json", "sarif", "github"] if name == "review" else ["text", "json"]
         sub.add_argument("--format", choices=formats, default="text")
         sub.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
         sub.add_argument("--quiet", action="store_true", help="no progress line on stderr")
@@ -288,6 +289,8 @@ def _code_command(args: argparse.Namespace) -> int:
         uri = artifact_uri(args.file, Path.cwd())
         log = to_sarif(result, split_lines(text), artifact_uri=uri, require_models=required)
         print(json.dumps(log, indent=2))
+    elif args.format == "github" and isinstance(result, FusedReview):
+        print(github_annotations(result, split_lines(text)))
     elif isinstance(result, FusedReview):
         print(render_review(result, split_lines(text)))
     else:
