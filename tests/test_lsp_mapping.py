@@ -681,3 +681,17 @@ def test_line_edits_keep_untouched_lines_where_they_are() -> None:
         f"{tried} cases: {intact} didChanges left the anchor intact, {touched} touching its lines"
     )
     assert touched
+
+
+def test_a_selection_past_the_last_line_is_clamped_to_it() -> None:
+    """Ctrl+End in a file ending with a newline puts the cursor on a line with no text."""
+
+    def at(line: int, character: int = 0) -> types.Position:
+        return types.Position(line=line, character=character)
+
+    cursor = types.Range(start=at(28), end=at(28))
+    to_the_end = types.Range(start=at(20), end=at(28))
+
+    assert selected_lines(cursor, 28) == LineRange(start=28, end=28)
+    assert selected_lines(to_the_end, 28) == LineRange(start=21, end=28)
+    assert selected_lines(cursor) == LineRange(start=29, end=29)  # unclamped without a count

@@ -155,6 +155,21 @@ async def test_quick_fix_applies_the_fused_fix(
     assert fixed.splitlines()[5:] == TEXT.splitlines()[5:]
 
 
+async def test_review_with_the_cursor_after_the_last_newline(
+    client: LanguageClient, root: Path, fake: FakeOpenAI
+) -> None:
+    """Ctrl+End in a file ending with a newline: the cursor is on a line with no text, and the
+    review covers the last line instead of failing with "past the end"."""
+    script(fake)
+    uri = document(client, root, "ctrl_end.py")
+    after_last = len(TEXT.splitlines())  # 0-based: the line after the last one
+    cursor = {"line": after_last, "character": 0}
+
+    result = await command(client, "fusion.review", uri, {"start": cursor, "end": cursor})
+
+    assert result["status"] == "ok", result
+
+
 async def test_no_quick_fix_once_its_text_was_rewritten(
     client: LanguageClient, root: Path, fake: FakeOpenAI
 ) -> None:

@@ -63,12 +63,18 @@ def lsp_range(lines: Sequence[str], start: int, end: int) -> types.Range:
     )
 
 
-def selected_lines(selection: types.Range) -> LineRange:
-    """The 1-based lines a selection covers; one ending at column 0 stops the line before."""
+def selected_lines(selection: types.Range, line_count: int | None = None) -> LineRange:
+    """The 1-based lines a selection covers; one ending at column 0 stops the line before.
+
+    With `line_count`, lines past the end are clamped to the last line: in a file that ends with
+    a newline, the cursor after it (where Ctrl+End lands) sits on a line that has no text.
+    """
     start = selection.start.line + 1
     end = selection.end.line + 1
     if selection.end.character == 0 and selection.end.line > selection.start.line:
         end -= 1
+    if line_count:
+        start, end = min(start, line_count), min(end, line_count)
     return LineRange(start=start, end=max(start, end))
 
 

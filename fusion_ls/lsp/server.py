@@ -347,12 +347,17 @@ def _position(position: types.Position) -> dict[str, int]:
     return {"line": position.line, "character": position.character}
 
 
+def _count(ls: FusionServer, uri: str) -> int | None:
+    """Lines of an open document (None when it is not open: the job then says so)."""
+    return len(ls.lines_of(uri)) if uri in ls.documents else None
+
+
 async def _review(ls: FusionServer, uri: str, range: types.Range) -> CommandResult:
-    return await ls.jobs.run("review", uri, lsp_mapping.selected_lines(range))
+    return await ls.jobs.run("review", uri, lsp_mapping.selected_lines(range, _count(ls, uri)))
 
 
 async def _explain(ls: FusionServer, uri: str, range: types.Range) -> CommandResult:
-    return await ls.jobs.run("explain", uri, lsp_mapping.selected_lines(range))
+    return await ls.jobs.run("explain", uri, lsp_mapping.selected_lines(range, _count(ls, uri)))
 
 
 async def _review_file(ls: FusionServer, uri: str) -> CommandResult:
