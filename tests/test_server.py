@@ -186,6 +186,19 @@ async def test_no_quick_fix_once_its_text_was_rewritten(
     assert [a for a in actions if a.kind == types.CodeActionKind.QuickFix] == []
 
 
+async def test_an_explanation_no_model_gave_is_an_error_not_an_empty_window(
+    client: LanguageClient, root: Path, fake: FakeOpenAI
+) -> None:
+    for model in ("alpha", "beta", "gamma"):
+        fake.script(model, Reply(status=500, error="down"))
+    uri = document(client, root, "unexplained.py")
+
+    result = await command(client, "fusion.explain", uri, lines(1, 5))
+
+    assert result["status"] == "error" and result["message"], result
+    assert await hover(client, uri, 3) is None
+
+
 async def test_explain_then_hover_shows_the_explanation(
     client: LanguageClient, root: Path, fake: FakeOpenAI
 ) -> None:

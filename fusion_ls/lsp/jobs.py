@@ -187,6 +187,10 @@ class _Job:
 
     def _land_explanation(self, snapshot: Snapshot, result: FusedExplanation) -> CommandResult:
         self._report_failures(result.models, result.degraded_reason)
+        if not result.explanation.strip():
+            # Nothing to show (every model failed): an error, never an empty "explained".
+            reason = result.degraded_reason or "no model explained these lines"
+            return NotDone(kind="explain", status="error", message=reason)
         state = self._server.documents.get(snapshot.uri)
         lines = self._server.lines_of(snapshot.uri)
         if state is None or not state.place_explanation(snapshot, result, lines):
@@ -256,6 +260,8 @@ def _summary(result: FusedReview | FusedExplanation) -> str:
     if isinstance(result, FusedReview):
         count = len(result.findings)
         return f"{count} finding{'' if count == 1 else 's'} ({result.mode}, {took})"
+    if not result.explanation.strip():
+        return f"no explanation: no model answered ({took})"
     return f"explained lines {result.lines} ({took})"
 
 

@@ -170,7 +170,11 @@ function M.explain(bufnr, first, last)
   bufnr = resolve(bufnr)
   local arguments = { vim.uri_from_bufnr(bufnr), line_range(first, last) }
   execute(bufnr, 'fusion.explain', arguments, function(result)
-    local lines = vim.split(result.explanation, '\n')
+    local text = vim.trim(result.explanation or '')
+    if text == '' then -- nothing to show; a floating window of no width is an error
+      return
+    end
+    local lines = vim.split(text, '\n')
     vim.lsp.util.open_floating_preview(lines, 'markdown', { focus_id = 'fusion_ls_explain' })
   end)
 end
