@@ -214,7 +214,7 @@ def test_project_file_sets_the_mode(workspace: Workspace, fake_openai: FakeOpenA
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["review", "missing.py"], "cannot read missing.py"),
+        (["review", "missing.py"], "missing.py: no such file, directory or matching glob"),
         (["review", "sample.py", "--lines", "ten"], "is not a line range"),
         (["review", "sample.py", "--lines", "40-50"], "past the end of sample.py"),
         (["review", "sample.py", "--mode", "vote"], "invalid choice"),

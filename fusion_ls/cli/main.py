@@ -16,8 +16,8 @@ import os
 import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
-from typing import TextIO
 
+from fusion_ls.cli.batch import batch_command
 from fusion_ls.cli.evaluation import (
     Dataset,
     EvalProgress,
@@ -29,9 +29,9 @@ from fusion_ls.cli.evaluation import (
     run_eval,
 )
 from fusion_ls.cli.github import github_annotations
+from fusion_ls.cli.progress import ProgressLine, StreamedFindings
 from fusion_ls.cli.report import (
     exit_code,
-    finding_line,
     models_answered,
     render_explanation,
     render_review,
@@ -43,7 +43,7 @@ from fusion_ls.config.settings import Settings
 from fusion_ls.config.trust import trust_file, trusted_files, untrust_file
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.engine import CodeRequest, Engine
-from fusion_ls.engine.events import Event, Notice, Progress, Provisional, drain
+from fusion_ls.engine.events import Event, drain
 from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.errors import ConfigError, FusionError, UsageError
 from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
@@ -86,7 +86,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def code_command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("file", metavar="FILE", type=Path)
+        if name == "review":  # files, directories, globs; none with --diff
+            sub.add_argument("paths", metavar="PATH", nargs="*")
+        else:
+            sub.add_argument("file", metavar="FILE", type=Path)
         sub.add_argument("--lines", type=_line_range, metavar="A-B", help="1-based, inclusive")
         formats = ["text", "json", "sarif", "github"] if name == "review" else ["text", "json"]
         sub.add_argument("--format", choices=formats, default="text")
@@ -99,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
 
     review = code_command("review", "review code with the model pool and fuse the findings")
     review.add_argument("--mode", choices=list(MODES))
+    review.add_argument(
+        "--diff",
+        nargs="?",
+        const="",
+        metavar="BASE",
+        help="review the changed hunks: the working tree against HEAD, or against the merge "
+        "base of BASE (e.g. origin/main)",
+    )
+    review.add_argument("--staged", action="store_true", help="with --diff: the index, not HEAD")
     review.add_argument(
         "--require-models",
         action="store_true",
@@ -176,62 +188,13 @@ def _load(args: argparse.Namespace, start: Path, overrides: dict[str, object]) -
     return loaded.settings
 
 
-class _ProgressLine:
-    """The live stderr line: rewritten in place on a terminal, one line per change elsewhere."""
-
-    def __init__(self, stream: TextIO, enabled: bool) -> None:
-        self._stream = stream
-        self._enabled = enabled
-        self._tty = stream.isatty()
-        self._progress = Progress()
-        self._last = ""
-
-    def show(self, event: Event) -> None:
-        self.write(self._progress.update(event))
-
-    def write(self, text: str) -> None:
-        if not self._enabled or text == self._last:
-            return
-        self._last = text
-        if self._tty:
-            self._stream.write(f"\r\x1b[K{text}")
-        else:
-            self._stream.write(f"{text}\n")
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._enabled and self._tty and self._last:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
-
-
-class _Stream:
-    """`--stream`: each provisional finding on stdout as soon as it is known, before the fused
-    set; a finding is printed once, however often the consensus so far is recomputed."""
-
-    def __init__(self, path: str, lines: list[str]) -> None:
-        self._path, self._lines = path, lines
-        self._printed: set[str] = set()
-
-    def show(self, event: Event) -> None:
-        if isinstance(event, Notice):
-            print(f"note: {event.text}", flush=True)
-        if not isinstance(event, Provisional):
-            return
-        for found in event.findings:
-            line = finding_line(self._path, found, self._lines, provisional=True)
-            if line not in self._printed:
-                self._printed.add(line)
-                print(line, flush=True)
-
-
 async def _drive(
     settings: Settings,
     run: Callable[[Engine], AsyncGenerator[Event, None]],
-    progress: _ProgressLine,
+    progress: ProgressLine,
     *,
     cache: bool,
-    stream: _Stream | None = None,
+    stream: StreamedFindings | None = None,
 ) -> FusedReview | FusedExplanation:
     """Run one engine call on this process's runtime, reporting progress as it goes."""
 
@@ -255,26 +218,49 @@ def _min_agreement(text: str) -> int | str:
     raise argparse.ArgumentTypeError(f'{text!r} is not a number from 1 up, or "majority"')
 
 
-def _code_command(args: argparse.Namespace) -> int:
-    text = _read_source(args.file)
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    """What the command line sets: `--mode` and `--min-agreement`."""
     overrides: dict[str, object] = {}
     if getattr(args, "mode", None):
         overrides["fusion"] = {"mode": args.mode}
     if getattr(args, "min_agreement", None) is not None:
         overrides["review"] = {"min_agreement": args.min_agreement}
-    settings = _load(args, args.file.resolve().parent, overrides)
+    return overrides
+
+
+def _batch_command(args: argparse.Namespace) -> int:
+    progress = ProgressLine(sys.stderr, enabled=not args.quiet)
+    try:
+        return batch_command(
+            args,
+            lambda start: _load(args, start, _overrides(args)),
+            progress.write,
+            require_models=args.require_models or os.environ.get("CI") == "true",
+        )
+    finally:
+        progress.close()
+
+
+def _code_command(args: argparse.Namespace) -> int:
+    if args.command == "review":
+        single = args.diff is None and len(args.paths) == 1 and Path(args.paths[0]).is_file()
+        if not single:
+            return _batch_command(args)
+        args.file = Path(args.paths[0])
+    text = _read_source(args.file)
+    settings = _load(args, args.file.resolve().parent, _overrides(args))
     request = CodeRequest(
         path=str(args.file),
         text=text,
         ranges=(args.lines,) if args.lines else (),
         file=args.file.resolve(),
     )
-    progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     cache = not args.no_cache
     if args.command == "review":
         stream = None
         if args.stream and args.format == "text":
-            stream = _Stream(request.path, split_lines(text))
+            stream = StreamedFindings(request.path, split_lines(text))
         result = asyncio.run(
             _drive(settings, lambda e: e.review(request), progress, cache=cache, stream=stream)
         )
@@ -320,7 +306,7 @@ def _eval_command(args: argparse.Namespace) -> int:
         tape = Replayer.load(args.replay)
     elif args.record:
         tape = Recorder(args.record)
-    progress = _ProgressLine(sys.stderr, enabled=not args.quiet)
+    progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     try:
         report = asyncio.run(_eval(dataset, settings, lambda step: progress.write(str(step)), tape))
     finally:

@@ -214,6 +214,17 @@ def _invocation(review: FusedReview, require_models: bool) -> dict[str, Any]:
     return invocation
 
 
+def _tool() -> dict[str, Any]:
+    return {
+        "driver": {
+            "name": "fusion-ls",
+            "version": __version__,
+            "informationUri": INFORMATION_URI,
+            "rules": [_rule(category) for category in CATEGORIES],
+        }
+    }
+
+
 def to_sarif(
     review: FusedReview,
     lines: Sequence[str],
@@ -245,17 +256,40 @@ def to_sarif(
     if review.degraded_reason:
         properties["degradedReason"] = review.degraded_reason
     run = {
-        "tool": {
-            "driver": {
-                "name": "fusion-ls",
-                "version": __version__,
-                "informationUri": INFORMATION_URI,
-                "rules": [_rule(category) for category in CATEGORIES],
-            }
-        },
+        "tool": _tool(),
         "invocations": [_invocation(review, require_models)],
         "columnKind": "unicodeCodePoints",
         "results": [_result(finding, lines, location) for finding in review.findings],
         "properties": properties,
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def to_sarif_many(
+    reviews: Sequence[tuple[FusedReview, Sequence[str], str]], *, require_models: bool = False
+) -> dict[str, Any]:
+    """One SARIF log, one run, for several files: every file's results, one invocation that
+    succeeded only if every file's did, and each file's properties under `properties.files`."""
+    logs = [
+        to_sarif(review, lines, artifact_uri=uri, require_models=require_models)
+        for review, lines, uri in reviews
+    ]
+    runs = [log["runs"][0] for log in logs]
+    merged: dict[str, Any] = {
+        "tool": _tool(),
+        "columnKind": "unicodeCodePoints",
+        "results": [r for run in runs for r in run["results"]],
+    }
+    invocations = [run["invocations"][0] for run in runs]
+    notifications = [n for i in invocations for n in i.get("toolExecutionNotifications", [])]
+    invocation: dict[str, Any] = {
+        "executionSuccessful": all(i["executionSuccessful"] for i in invocations)
+    }
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    merged["invocations"] = [invocation]
+    uris = [uri for _, _, uri in reviews]
+    merged["properties"] = {
+        "files": [{"uri": uri, **run["properties"]} for uri, run in zip(uris, runs, strict=True)]
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [merged]}

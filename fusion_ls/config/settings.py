@@ -161,6 +161,8 @@ class ReviewSettings(_Strict):
     "majority": more than half of the models that answered."""
     below_agreement: Literal["demote", "hide"] = "demote"
     """demote: shown as hints, marked; hide: not shown, only counted."""
+    max_concurrency: int = Field(4, ge=1, le=32)
+    """Files reviewed at once by a multi-file or diff review."""
 
 
 class LimitSettings(_Strict):

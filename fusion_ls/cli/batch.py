@@ -1,0 +1,183 @@
+"""`fusion-ls review PATH...` and `review --diff`: many files, reviewed concurrently under a cap.
+
+Each file goes through the same `Engine` a single review uses, with the settings of its own
+project, on one runtime: one HTTP client, one cache, one spend ledger, so the daily cost limit
+holds across the whole run (each review is checked against what the earlier ones spent).
+`review.max_concurrency` files run at once; a provider's 429 and its Retry-After slow the calls
+that meet them, and the cap keeps a large run from meeting many.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fusion_ls.cli.github import github_annotations
+from fusion_ls.cli.report import exit_code, models_answered, render_review
+from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
+from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
+from fusion_ls.config.settings import Settings
+from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.engine import CodeRequest, Engine
+from fusion_ls.engine.events import drain
+from fusion_ls.errors import FusionError, UsageError
+from fusion_ls.findings import FusedReview, Mode, Severity
+from fusion_ls.reviewers.runtime import Runtime
+
+__all__ = ["Reviewed", "batch_command", "review_all"]
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """One file's outcome: its review, or why there is none."""
+
+    target: Target
+    lines: list[str]
+    review: FusedReview | None = None
+    error: str | None = None
+
+
+async def _one(
+    target: Target,
+    settings_for: Callable[[Path], Settings],
+    runtime: Runtime,
+    mode: Mode | None,
+) -> Reviewed:
+    try:
+        text = target.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return Reviewed(target, [], error=f"cannot read it as UTF-8 text: {error}")
+    lines = split_lines(text)
+    request = CodeRequest(
+        path=str(target.file),
+        text=text,
+        ranges=target.ranges,
+        mode=mode,
+        file=target.file.resolve(),
+    )
+    try:
+        settings = settings_for(target.file)
+        review = await drain(Engine(settings, runtime).review(request), lambda _: None)
+    except FusionError as error:
+        return Reviewed(target, lines, error=str(error))
+    assert isinstance(review, FusedReview)
+    return Reviewed(target, lines, review)
+
+
+async def review_all(
+    targets: list[Target],
+    settings_for: Callable[[Path], Settings],
+    runtime: Runtime,
+    *,
+    mode: Mode | None,
+    concurrency: int,
+    on_done: Callable[[int, int, Reviewed], None],
+) -> list[Reviewed]:
+    """Every target reviewed, at most `concurrency` at once; results in the targets' order."""
+    gate = asyncio.Semaphore(concurrency)
+    finished = 0
+
+    async def gated(target: Target) -> Reviewed:
+        nonlocal finished
+        async with gate:
+            outcome = await _one(target, settings_for, runtime, mode)
+        finished += 1
+        on_done(finished, len(targets), outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(gated(target) for target in targets)))
+
+
+def _targets(args: argparse.Namespace, exclude: list[str]) -> Targets:
+    if args.lines is not None:
+        raise UsageError(
+            "--lines reviews one file; with several paths or --diff each file's whole text or "
+            "changed lines are reviewed"
+        )
+    if args.diff is not None:
+        return from_diff(args.diff or None, args.staged, exclude, Path.cwd())
+    if args.staged:
+        raise UsageError("--staged goes with --diff")
+    return from_paths(args.paths or ["."], exclude)
+
+
+def batch_command(
+    args: argparse.Namespace,
+    load: Callable[[Path], Settings],
+    progress: Callable[[str], None],
+    *,
+    require_models: bool,
+) -> int:
+    """Review every target and print the results grouped by file; the CLI's exit code."""
+    settings = load(Path.cwd())
+    targets = _targets(args, settings.review.exclude)
+    for path, why in targets.skipped:
+        print(f"{path}: skipped ({why})", file=sys.stderr)
+    if not targets.files:
+        print("fusion-ls: nothing to review", file=sys.stderr)
+        return 0
+    per_folder: dict[Path, Settings] = {}
+
+    def settings_for(file: Path) -> Settings:
+        folder = file.resolve().parent
+        if folder not in per_folder:
+            per_folder[folder] = load(folder)
+        return per_folder[folder]
+
+    spent = [0.0]
+
+    def on_done(done: int, total: int, outcome: Reviewed) -> None:
+        if outcome.review is not None:
+            spent[0] += outcome.review.usage.cost_usd or 0.0
+        progress(f"{done}/{total} files · ${spent[0]:.4f}")
+
+    async def run() -> list[Reviewed]:
+        async with Runtime.default(cache=not args.no_cache) as runtime:
+            return await review_all(
+                targets.files,
+                settings_for,
+                runtime,
+                mode=args.mode,
+                concurrency=settings.review.max_concurrency,
+                on_done=on_done,
+            )
+
+    outcomes = asyncio.run(run())
+    _print(outcomes, args.format, require_models)
+    return _exit_code(outcomes, args.fail_on, require_models)
+
+
+def _print(outcomes: list[Reviewed], format_: str, require_models: bool) -> None:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            print(f"{outcome.target.file}: {outcome.error}", file=sys.stderr)
+    done = [(o.review, o.lines) for o in outcomes if o.review is not None]
+    if format_ == "json":
+        print(json.dumps([review.model_dump(mode="json") for review, _ in done], indent=2))
+    elif format_ == "sarif":
+        cwd = Path.cwd()
+        entries = [(r, lines, artifact_uri(Path(r.path), cwd)) for r, lines in done]
+        print(json.dumps(to_sarif_many(entries, require_models=require_models), indent=2))
+    elif format_ == "github":
+        print("\n".join(github_annotations(review, lines) for review, lines in done))
+    else:
+        print("\n\n".join(render_review(review, lines) for review, lines in done))
+        count = sum(len(review.findings) for review, _ in done)
+        print(f"\n{len(done)} files reviewed · {count} finding{'' if count == 1 else 's'}")
+
+
+def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_models: bool) -> int:
+    reviews = [o.review for o in outcomes if o.review is not None]
+    silent = [r for r in reviews if not any(run.status == "ok" for run in r.models)]
+    if require_models:
+        silent = [r for r in reviews if not models_answered(r.models)]
+    if silent or len(reviews) < len(outcomes):
+        names = ", ".join(r.path for r in silent[:3]) or "see above"
+        print(f"fusion-ls: not every file was reviewed by a model ({names})", file=sys.stderr)
+        return 3
+    return max((exit_code(review, fail_on) for review in reviews), default=0)

@@ -1,0 +1,145 @@
+"""Reviewing what changed and many files: `review PATH...`, directories, globs and `--diff`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_workspace import Workspace
+from fake_openai import FakeOpenAI, Reply
+from reviewers import SAMPLE, finding, merging_judge, review
+
+from fusion_ls.cli.targets import _parse_diff, from_diff, from_paths
+from fusion_ls.findings import LineRange
+
+CHANGED = finding(2, "total = 0", "Accumulator starts at 0 but the loop skips index 0")
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+def repository(root: Path) -> None:
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "dev")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "start")
+
+
+def test_paths_expand_directories_and_globs_and_skip_what_cannot_be_reviewed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("a = 1\n")
+    (tmp_path / "src" / "b.py").write_text("b = 2\n")
+    (tmp_path / "src" / "logo.png").write_bytes(b"\x89PNG\x00\x00")
+    (tmp_path / "src" / ".env").write_text("KEY=1\n")
+    (tmp_path / "ignored.py").write_text("x = 1\n")
+    (tmp_path / ".gitignore").write_text("ignored.py\n")
+    repository(tmp_path)
+
+    targets = from_paths([str(tmp_path / "src"), str(tmp_path / "src" / "*.py")], [])
+
+    assert [t.file.name for t in targets.files] == ["a.py", "b.py"]  # each file once
+    skipped = {path.name: why for path, why in targets.skipped}
+    assert skipped["logo.png"] == "binary"
+    assert skipped[".env"].startswith("excluded:")
+    whole = from_paths([str(tmp_path)], [])
+    assert "ignored.py" not in [t.file.name for t in whole.files]  # .gitignore holds
+
+
+def test_a_diff_gives_the_changed_lines_of_each_changed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the CLI runs where the user is; paths are shown from there
+    (tmp_path / "x.py").write_text("a\nb\nc\nd\n")
+    (tmp_path / "gone.py").write_text("keep\n")
+    (tmp_path / "old_name.py").write_text("one\ntwo\nthree\n")
+    repository(tmp_path)
+    (tmp_path / "x.py").write_text("a\nB\nc\nd\ne\nf\n")
+    git(tmp_path, "rm", "-q", "gone.py")
+    git(tmp_path, "mv", "old_name.py", "new_name.py")
+    (tmp_path / "new_name.py").write_text("one\ntwo\nthree\nfour\n")
+
+    targets = from_diff(None, False, [], tmp_path)
+    staged = from_diff(None, True, [], tmp_path)
+
+    assert [(t.file.name, t.ranges) for t in targets.files] == [
+        ("new_name.py", (LineRange(start=4, end=4),)),
+        ("x.py", (LineRange(start=2, end=2), LineRange(start=5, end=6))),
+    ]
+    assert ("gone.py", "deleted") in [(p.name, why) for p, why in targets.skipped]
+    assert [t.file.name for t in staged.files] == []  # the edits are not staged
+
+
+def test_the_diff_parser_knows_binary_files_submodules_and_deletions_only() -> None:
+    text = (
+        "diff --git a/img.png b/img.png\nindex 1..2 100644\nBinary files a/img.png and "
+        "b/img.png differ\n"
+        "diff --git a/lib b/lib\nindex 1..2 160000\n--- a/lib\n+++ b/lib\n@@ -1 +1 @@\n"
+        "-Subproject commit aaa\n+Subproject commit bbb\n"
+        "diff --git a/y.py b/y.py\n--- a/y.py\n+++ b/y.py\n@@ -3,2 +2,0 @@\n-x\n-y\n"
+    )
+
+    assert [(name, why) for name, _, why in _parse_diff(text)] == [
+        ("img.png", "binary"),
+        ("lib", "a submodule"),
+        ("y.py", "only deletions"),
+    ]
+
+
+def test_review_of_several_files_groups_the_output_and_one_sarif_log_holds_them(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(CHANGED)))
+    fake_openai.script("judge", merging_judge)
+    (workspace.root / "other.py").write_text(SAMPLE.read_text())
+
+    text = workspace.run("review", "sample.py", "other.py", "--quiet")
+    sarif = workspace.run("review", "sample.py", "other.py", "--quiet", "--format", "sarif")
+    github = workspace.run("review", "*.py", "--quiet", "--format", "github")
+
+    assert text.code == 0, text.err
+    assert "sample.py:2:" in text.out and "other.py:2:" in text.out
+    assert text.out.rstrip().endswith("2 files reviewed · 2 findings")
+    [run] = json.loads(sarif.out)["runs"]
+    assert [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    ] == [
+        "sample.py",
+        "other.py",
+    ]
+    assert run["invocations"] == [{"executionSuccessful": True}]
+    assert [f["uri"] for f in run["properties"]["files"]] == ["sample.py", "other.py"]
+    assert len(github.out.splitlines()) == 2
+
+
+def test_review_diff_sends_only_the_changed_hunks_with_context(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(CHANGED)))
+    fake_openai.script("judge", merging_judge)
+    repository(workspace.root)
+    source = SAMPLE.read_text().splitlines(keepends=True)
+    source[1] = "    total = 0  # changed\n"
+    (workspace.root / "sample.py").write_text("".join(source))
+
+    result = workspace.run("review", "--diff", "--format", "json", "--quiet")
+
+    assert result.code == 0, result.err
+    [reviewed] = json.loads(result.out)
+    assert reviewed["path"] == "sample.py"
+    assert reviewed["ranges"] == [{"start": 2, "end": 2}]
+    prompt = fake_openai.requests_for("alpha")[0].prompt_text
+    assert "total = 0  # changed" in prompt
+
+
+def test_lines_with_many_files_is_refused(workspace: Workspace) -> None:
+    result = workspace.run("review", "sample.py", "sample.py", "--lines", "1-2")
+
+    assert result.code == 2 and "--lines reviews one file" in result.err
