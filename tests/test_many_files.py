@@ -143,3 +143,18 @@ def test_lines_with_many_files_is_refused(workspace: Workspace) -> None:
     result = workspace.run("review", "sample.py", "sample.py", "--lines", "1-2")
 
     assert result.code == 2 and "--lines reviews one file" in result.err
+
+
+def test_dry_run_lists_what_would_be_sent_and_sends_nothing(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    (workspace.root / "other.py").write_text("x = 1\n")
+
+    result = workspace.run("review", "sample.py", "other.py", "--dry-run")
+
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("sample.py: lines all · ~") and "each of 4 calls" in lines[0]
+    assert lines[1].startswith("other.py: lines all · ~")
+    assert lines[2].startswith("2 files · ~") and "nothing was sent" in lines[2]
+    assert fake_openai.requests == [] and fake_openai.lookups == []

@@ -23,6 +23,7 @@ from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
 from fusion_ls.config.settings import Settings
 from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.budget import PROMPT_TOKENS
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
 from fusion_ls.errors import FusionError, UsageError
@@ -129,6 +130,9 @@ def batch_command(
             per_folder[folder] = load(folder)
         return per_folder[folder]
 
+    if args.dry_run:
+        return _dry_run(targets.files, settings_for)
+
     spent = [0.0]
 
     def on_done(done: int, total: int, outcome: Reviewed) -> None:
@@ -181,3 +185,25 @@ def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_model
         print(f"fusion-ls: not every file was reviewed by a model ({names})", file=sys.stderr)
         return 3
     return max((exit_code(review, fail_on) for review in reviews), default=0)
+
+
+def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) -> int:
+    """What would be sent, and about how many tokens, without sending anything."""
+    total = 0
+    for target in targets:
+        try:
+            lines = split_lines(target.file.read_text(encoding="utf-8"))
+            settings = settings_for(target.file)
+            request = CodeRequest(path=str(target.file), text="", ranges=target.ranges)
+            windows = request.scope(len(lines)).widened(settings.review.context_lines, len(lines))
+        except (OSError, UnicodeDecodeError, FusionError) as error:
+            print(f"{target.file}: would be skipped: {error}")
+            continue
+        sent = sum(len(line) + 8 for w in windows.ranges for line in lines[w.start - 1 : w.end])
+        per_model = PROMPT_TOKENS + sent // 4
+        calls = len(settings.fusion.pool) + 1  # and the judge, which reads their answers too
+        total += per_model * calls
+        shown = ", ".join(str(r) for r in target.ranges) or "all"
+        print(f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls")
+    print(f"{len(targets)} files · ~{total} prompt tokens in all · nothing was sent (--dry-run)")
+    return 0

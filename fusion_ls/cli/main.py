@@ -112,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     review.add_argument("--staged", action="store_true", help="with --diff: the index, not HEAD")
     review.add_argument(
+        "--dry-run", action="store_true", help="list the files and lines it would send, and stop"
+    )
+    review.add_argument(
         "--require-models",
         action="store_true",
         help="exit 3 when no model answered, even if local analyzers did (implied by CI=true)",
@@ -244,6 +247,7 @@ def _batch_command(args: argparse.Namespace) -> int:
 def _code_command(args: argparse.Namespace) -> int:
     if args.command == "review":
         single = args.diff is None and len(args.paths) == 1 and Path(args.paths[0]).is_file()
+        single = single and not args.dry_run
         if not single:
             return _batch_command(args)
         args.file = Path(args.paths[0])
