@@ -158,3 +158,17 @@ def test_dry_run_lists_what_would_be_sent_and_sends_nothing(
     assert lines[1].startswith("other.py: lines all · ~")
     assert lines[2].startswith("2 files · ~") and "nothing was sent" in lines[2]
     assert fake_openai.requests == [] and fake_openai.lookups == []
+
+
+def test_one_progress_line_counts_files_models_and_spend(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(CHANGED)))
+    fake_openai.script("judge", merging_judge)
+    (workspace.root / "other.py").write_text(SAMPLE.read_text())
+
+    result = workspace.run("review", "sample.py", "other.py")
+
+    progress = [line for line in result.err.splitlines() if " files · " in line]
+    assert progress == ["1/2 files · 3 models · $0.0000", "2/2 files · 3 models · $0.0000"]

@@ -134,11 +134,12 @@ def batch_command(
         return _dry_run(targets.files, settings_for)
 
     spent = [0.0]
+    models = len(settings.fusion.pool)
 
     def on_done(done: int, total: int, outcome: Reviewed) -> None:
         if outcome.review is not None:
             spent[0] += outcome.review.usage.cost_usd or 0.0
-        progress(f"{done}/{total} files · ${spent[0]:.4f}")
+        progress(f"{done}/{total} files · {models} models · ${spent[0]:.4f}")
 
     async def run() -> list[Reviewed]:
         async with Runtime.default(cache=not args.no_cache) as runtime:
