@@ -172,3 +172,17 @@ def test_one_progress_line_counts_files_models_and_spend(
 
     progress = [line for line in result.err.splitlines() if " files · " in line]
     assert progress == ["1/2 files · 3 models · $0.0000", "2/2 files · 3 models · $0.0000"]
+
+
+def test_near_changes_widens_each_hunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.py").write_text("".join(f"line {n}\n" for n in range(1, 21)))
+    repository(tmp_path)
+    text = (tmp_path / "x.py").read_text().replace("line 10\n", "line ten\n")
+    (tmp_path / "x.py").write_text(text)
+
+    [exact] = from_diff(None, False, [], tmp_path).files
+    [near] = from_diff(None, False, [], tmp_path, near=3).files
+
+    assert exact.ranges == (LineRange(start=10, end=10),)
+    assert near.ranges == (LineRange(start=7, end=13),)

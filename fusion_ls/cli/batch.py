@@ -94,14 +94,15 @@ async def review_all(
     return list(await asyncio.gather(*(gated(target) for target in targets)))
 
 
-def _targets(args: argparse.Namespace, exclude: list[str]) -> Targets:
+def _targets(args: argparse.Namespace, settings: Settings) -> Targets:
     if args.lines is not None:
         raise UsageError(
             "--lines reviews one file; with several paths or --diff each file's whole text or "
             "changed lines are reviewed"
         )
+    exclude, near = settings.review.exclude, settings.review.near_changes
     if args.diff is not None:
-        return from_diff(args.diff or None, args.staged, exclude, Path.cwd())
+        return from_diff(args.diff or None, args.staged, exclude, Path.cwd(), near)
     if args.staged:
         raise UsageError("--staged goes with --diff")
     return from_paths(args.paths or ["."], exclude)
@@ -116,7 +117,7 @@ def batch_command(
 ) -> int:
     """Review every target and print the results grouped by file; the CLI's exit code."""
     settings = load(Path.cwd())
-    targets = _targets(args, settings.review.exclude)
+    targets = _targets(args, settings)
     for path, why in targets.skipped:
         print(f"{path}: skipped ({why})", file=sys.stderr)
     if not targets.files:

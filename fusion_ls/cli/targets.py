@@ -105,8 +105,11 @@ def from_paths(paths: Sequence[str], exclude: Sequence[str]) -> Targets:
     return targets
 
 
-def from_diff(base: str | None, staged: bool, exclude: Sequence[str], cwd: Path) -> Targets:
-    """The changed hunks of every changed file, paths relative to `cwd`."""
+def from_diff(
+    base: str | None, staged: bool, exclude: Sequence[str], cwd: Path, near: int = 0
+) -> Targets:
+    """The changed hunks of every changed file (each widened by `near` lines), paths relative
+    to `cwd`."""
     root = Path(_git(cwd, "rev-parse", "--show-toplevel").strip())
     command = ["diff", "--no-color", "--no-ext-diff", "-U0", "--find-renames"]
     if staged:
@@ -121,7 +124,8 @@ def from_diff(base: str | None, staged: bool, exclude: Sequence[str], cwd: Path)
         if skipped:
             targets.skipped.append((path, skipped))
         elif ranges:
-            targets.add(Target(path, tuple(ranges)), exclude)
+            widened = [LineRange(start=max(1, r.start - near), end=r.end + near) for r in ranges]
+            targets.add(Target(path, tuple(widened)), exclude)
     return targets
 
 

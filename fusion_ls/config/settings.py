@@ -163,6 +163,8 @@ class ReviewSettings(_Strict):
     """demote: shown as hints, marked; hide: not shown, only counted."""
     max_concurrency: int = Field(4, ge=1, le=32)
     """Files reviewed at once by a multi-file or diff review."""
+    near_changes: int = Field(0, ge=0, le=200)
+    """A diff review also reviews (and shows findings on) this many lines around each hunk."""
 
 
 class LimitSettings(_Strict):
