@@ -7,6 +7,7 @@ subprocess, as a user runs it) and the client must still get a fused, non-degrad
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import os
@@ -655,3 +656,27 @@ async def test_an_invalid_utf8_byte_does_not_lose_the_answer() -> None:
             conf = ProviderSettings(base_url=fake.base_url, kind="compatible")
             result = await Provider("local", conf, http).chat(chat_request("m"), 5)
     assert result.text == "caf\u00e9 \ufffd\ufffd"
+
+
+async def test_a_rate_limit_slows_every_call_to_that_provider() -> None:
+    """A 429 with Retry-After is the account's: a call that starts while another waits out the
+    limit waits too, instead of meeting the limit itself."""
+    with FakeOpenAI() as fake:
+        fake.script(
+            "first",
+            Reply(status=429, error="slow down", headers={"Retry-After": "0.6"}),
+            Reply(content="{}"),
+        )
+        fake.script("second", Reply(content="{}"))
+        async with make_http_client() as http:
+            conf = ProviderSettings(base_url=fake.base_url, kind="compatible", max_retries=1)
+            provider = Provider("local", conf, http)
+            first = asyncio.ensure_future(provider.chat(chat_request("first"), 5))
+            while not fake.requests_for("first"):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # the 429 has arrived; the cooldown is on
+            await provider.chat(chat_request("second"), 5)
+            await first
+    limited = fake.requests_for("first")[0].received_at
+    (second,) = fake.requests_for("second")
+    assert second.received_at - limited >= 0.5

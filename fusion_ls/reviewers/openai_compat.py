@@ -41,7 +41,7 @@ from fusion_ls.reviewers.model_rules import Budget, parameters, sends_schema
 from fusion_ls.reviewers.provider_errors import ErrorReasons, Refused
 from fusion_ls.reviewers.retry import RetryPolicy, retry_delay
 
-__all__ = ["ATTRIBUTION", "DEFAULT_MAX_RESPONSE_BYTES", "Provider", "Refusals"]
+__all__ = ["ATTRIBUTION", "DEFAULT_MAX_RESPONSE_BYTES", "Cooldowns", "Provider", "Refusals"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,26 @@ class Refusals:
             self._no_schema.add(base_url)
 
 
+class Cooldowns:
+    """When a provider asks us to wait (429 with Retry-After), every call to it waits.
+
+    A rate limit belongs to the account, not to one call: a run over many files slows down
+    together, rather than each file's calls meeting the limit in turn and each paying a retry.
+    """
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def hold(self, base_url: str, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        self._until[base_url] = max(self._until.get(base_url, 0.0), until)
+
+    async def wait(self, base_url: str) -> None:
+        delay = self._until.get(base_url, 0.0) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
 # --- the provider ----------------------------------------------------------------------------
 
 
@@ -98,6 +118,7 @@ class Provider:
         *,
         catalogs: Catalogs | None = None,
         refusals: Refusals | None = None,
+        cooldowns: Cooldowns | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = name
@@ -113,6 +134,7 @@ class Provider:
         self._errors = ErrorReasons(name, settings, self._api_key)
         self._kind = settings.resolved_kind
         self._refusals = refusals or Refusals()
+        self._cooldowns = cooldowns or Cooldowns()
 
     def __repr__(self) -> str:
         # Spelled out so the key can never reach a log line through a repr.
@@ -224,6 +246,7 @@ class Provider:
         attempt = 0
         dropped: set[str] = set()
         while True:
+            await self._cooldowns.wait(self.settings.base_url)
             try:
                 return await self._attempt(request, info, attempt)
             except Refused as refusal:
@@ -256,6 +279,8 @@ class Provider:
                     error,
                     delay,
                 )
+                if error.http_status == 429:
+                    self._cooldowns.hold(self.settings.base_url, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
 

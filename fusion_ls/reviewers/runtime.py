@@ -23,7 +23,7 @@ from fusion_ls.config.settings import ProviderSettings
 from fusion_ls.reviewers.cache import ResponseCache, cache_dir
 from fusion_ls.reviewers.catalog import Catalogs
 from fusion_ls.reviewers.http import make_http_client
-from fusion_ls.reviewers.openai_compat import Provider, Refusals
+from fusion_ls.reviewers.openai_compat import Cooldowns, Provider, Refusals
 from fusion_ls.reviewers.spend import SpendLedger
 
 __all__ = ["Runtime"]
@@ -43,6 +43,7 @@ class Runtime:
     catalog_dir: Path | None = None
     """Where model lists are kept between processes (None: in memory only, as in tests)."""
     refusals: Refusals = field(default_factory=Refusals)
+    cooldowns: Cooldowns = field(default_factory=Cooldowns)
     catalogs: Catalogs = field(init=False)
     _warming: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
@@ -76,6 +77,7 @@ class Runtime:
             env,
             catalogs=self.catalogs,
             refusals=self.refusals,
+            cooldowns=self.cooldowns,
             max_response_bytes=int(max_response_mb * 1_000_000),
         )
 
