@@ -680,3 +680,19 @@ async def test_a_rate_limit_slows_every_call_to_that_provider() -> None:
     limited = fake.requests_for("first")[0].received_at
     (second,) = fake.requests_for("second")
     assert second.received_at - limited >= 0.5
+
+
+async def test_dry_run_prices_from_the_stored_model_list_and_sends_nothing(
+    tmp_path: Path, openrouter: FakeOpenAI
+) -> None:
+    space = workspace_for(tmp_path, openrouter, 'kind = "openrouter"')
+    conf = ProviderSettings(base_url=openrouter.base_url, kind="openrouter")
+    async with make_http_client() as http:  # an earlier run kept the list on disk
+        assert await Catalogs(http, tmp_path / "cache" / "fusion-ls").get(conf) is not None
+    kept = len(openrouter.lookups)
+
+    run = await asyncio.to_thread(space.run, "review", "sample.py", "--dry-run")
+
+    assert run.code == 0, run.err
+    assert "up to $" in run.out and "at the providers' listed prices" in run.out
+    assert openrouter.requests == [] and len(openrouter.lookups) == kept

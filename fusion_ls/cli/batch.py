@@ -28,6 +28,9 @@ from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
 from fusion_ls.errors import FusionError, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity
+from fusion_ls.reviewers.cache import cache_dir
+from fusion_ls.reviewers.catalog import stored_catalog
+from fusion_ls.reviewers.model_rules import Budget, token_limit
 from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["Reviewed", "batch_command", "review_all"]
@@ -192,6 +195,7 @@ def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_model
 def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) -> int:
     """What would be sent, and about how many tokens, without sending anything."""
     total = 0
+    price: float | None = 0.0
     for target in targets:
         try:
             lines = split_lines(target.file.read_text(encoding="utf-8"))
@@ -205,7 +209,36 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
         per_model = PROMPT_TOKENS + sent // 4
         calls = len(settings.fusion.pool) + 1  # and the judge, which reads their answers too
         total += per_model * calls
+        most = _most_usd(settings, per_model)
+        cost = f" · up to ${most:.4f}" if most is not None else ""
+        if most is not None and price is not None:
+            price += most
+        else:
+            price = None
         shown = ", ".join(str(r) for r in target.ranges) or "all"
-        print(f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls")
-    print(f"{len(targets)} files · ~{total} prompt tokens in all · nothing was sent (--dry-run)")
+        print(f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls{cost}")
+    priced = (
+        f"up to ${price:.4f} at the providers' listed prices"
+        if price is not None
+        else "cost unknown (a model has no stored price; `fusion-ls config check` fetches them)"
+    )
+    print(f"{len(targets)} files · ~{total} prompt tokens · {priced} · nothing was sent")
     return 0
+
+
+def _most_usd(settings: Settings, prompt_tokens: int) -> float | None:
+    """The most one file's calls may cost, from the model lists kept on disk (no request);
+    None when a chat model has no stored price. Local analyzers are free."""
+    fusion = settings.fusion
+    budget = Budget(fusion.max_tokens, fusion.reasoning_tokens, fusion.temperature)
+    most = 0.0
+    for ref in [*fusion.pool, fusion.judge]:
+        if ref.is_tool:
+            continue
+        catalog = stored_catalog(cache_dir(), settings.providers[ref.provider])
+        info = catalog.get(ref.model) if catalog else None
+        cost = info.cost(prompt_tokens, token_limit(ref.model, budget, info)) if info else None
+        if cost is None:
+            return None
+        most += cost
+    return most

@@ -30,7 +30,7 @@ import httpx
 from fusion_ls.config.settings import ProviderSettings
 from fusion_ls.reviewers.bodies import ResponseTooLarge, read_capped
 
-__all__ = ["Catalog", "Catalogs", "ModelInfo"]
+__all__ = ["Catalog", "Catalogs", "ModelInfo", "stored_catalog"]
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,21 @@ class Catalogs:
             return json.loads(await read_capped(response, _MAX_LIST_BYTES))
 
     def _file(self, url: str) -> Path | None:
-        if self._directory is None:
-            return None
-        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-        return self._directory / f"models-{digest}.json"
+        return None if self._directory is None else _list_file(self._directory, url)
+
+
+def _list_file(directory: Path, url: str) -> Path:
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return directory / f"models-{digest}.json"
+
+
+def stored_catalog(directory: Path, settings: ProviderSettings) -> Catalog | None:
+    """The provider's list as last kept in `directory`, however old, without any request (for
+    `review --dry-run`, which sends nothing)."""
+    if not Catalogs.publishes(settings):
+        return None
+    found = _read(_list_file(directory, f"{settings.base_url}/models"))
+    return found[1] if found else None
 
 
 def _failed(task: asyncio.Task[Catalog | None]) -> bool:
