@@ -23,7 +23,7 @@ from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
 from fusion_ls.config.settings import Settings
 from fusion_ls.engine.anchoring import split_lines
-from fusion_ls.engine.budget import PROMPT_TOKENS
+from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
 from fusion_ls.errors import FusionError, UsageError
@@ -205,8 +205,8 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
         except (OSError, UnicodeDecodeError, FusionError) as error:
             print(f"{target.file}: would be skipped: {error}")
             continue
-        sent = sum(len(line) + 8 for w in windows.ranges for line in lines[w.start - 1 : w.end])
-        per_model = PROMPT_TOKENS + sent // 4
+        sent = (line for w in windows.ranges for line in lines[w.start - 1 : w.end])
+        per_model = PROMPT_TOKENS + code_tokens(sent)
         calls = len(settings.fusion.pool) + 1  # and the judge, which reads their answers too
         total += per_model * calls
         most = _most_usd(settings, per_model)

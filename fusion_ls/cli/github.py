@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fusion_ls.cli.report import first_column
 from fusion_ls.findings import Finding, FusedReview, Severity
 
 __all__ = ["github_annotations"]
@@ -31,15 +32,13 @@ def _property(text: str) -> str:
 
 
 def _annotation(path: str, finding: Finding, lines: Sequence[str]) -> str:
-    text = lines[finding.line_start - 1] if 0 < finding.line_start <= len(lines) else ""
-    column = len(text) - len(text.lstrip()) + 1
     title = f"fusion-ls ({finding.category}, {finding.agreement_label()})"
     properties = ",".join(
         [
             f"title={_property(title)}",
             f"file={_property(path)}",
             f"line={finding.line_start}",
-            f"col={column}",
+            f"col={first_column(lines, finding.line_start)}",
             f"endLine={finding.line_end}",
         ]
     )

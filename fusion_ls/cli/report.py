@@ -17,6 +17,7 @@ from fusion_ls.findings import (
 __all__ = [
     "exit_code",
     "finding_line",
+    "first_column",
     "models_answered",
     "render_explanation",
     "render_review",
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 
-def _column(lines: Sequence[str], line: int) -> int:
+def first_column(lines: Sequence[str], line: int) -> int:
     """1-based column of the first non-blank character, as linters report it."""
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return len(text) - len(text.lstrip()) + 1
@@ -33,7 +34,7 @@ def _column(lines: Sequence[str], line: int) -> int:
 def finding_line(
     path: str, finding: Finding, lines: Sequence[str], *, provisional: bool = False
 ) -> str:
-    column = _column(lines, finding.line_start)
+    column = first_column(lines, finding.line_start)
     return (
         f"{path}:{finding.line_start}:{column}: {finding.severity} [{finding.category}] "
         f"{finding.message} ({finding.agreement_label(provisional)})"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fusion_ls.cli.report import models_answered
+from fusion_ls.cli.report import first_column, models_answered
 from fusion_ls.findings import (
     CATEGORIES,
     Category,
@@ -70,12 +70,6 @@ def artifact_uri(path: Path, root: Path) -> str:
     except ValueError:
         return absolute.as_uri()
     return quote(relative.as_posix())
-
-
-def _column(lines: Sequence[str], line: int) -> int:
-    """1-based column of the first non-blank character, the column the text report prints."""
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
-    return len(text) - len(text.lstrip()) + 1
 
 
 def _rule(category: Category) -> dict[str, Any]:
@@ -138,7 +132,7 @@ def _result(finding: Finding, lines: Sequence[str], location: dict[str, str]) ->
                     "artifactLocation": location,
                     "region": {
                         "startLine": finding.line_start,
-                        "startColumn": _column(lines, finding.line_start),
+                        "startColumn": first_column(lines, finding.line_start),
                         "endLine": finding.line_end,
                     },
                 }

@@ -8,17 +8,24 @@ from its model list), and a review is refused when it could take today's spend p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from fusion_ls.config.settings import Settings
 from fusion_ls.errors import UsageError
 from fusion_ls.reviewers.base import Reviewer
 from fusion_ls.reviewers.runtime import Runtime
 
-__all__ = ["PROMPT_TOKENS", "refuse_over_budget"]
+__all__ = ["PROMPT_TOKENS", "code_tokens", "refuse_over_budget"]
 
 PROMPT_TOKENS = 1500
 """The instructions and answer format every prompt carries besides the code, in tokens."""
+_CHARS_PER_TOKEN = 4
+
+
+def code_tokens(lines: Iterable[str]) -> int:
+    """About how many tokens the numbered `lines` of a prompt take (a line number and its
+    separators are about 8 characters)."""
+    return sum(len(line) + 8 for line in lines) // _CHARS_PER_TOKEN
 
 
 async def most_it_may_cost(

@@ -27,7 +27,7 @@ from typing import TypeVar
 from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.anchoring import SentText, anchor_all, split_lines
 from fusion_ls.engine.answers import parse_explanation, parse_review
-from fusion_ls.engine.budget import refuse_over_budget
+from fusion_ls.engine.budget import code_tokens, refuse_over_budget
 from fusion_ls.engine.events import (
     Event,
     ExplanationFinished,
@@ -73,7 +73,6 @@ from fusion_ls.reviewers.runtime import Runtime
 __all__ = ["CodeRequest", "Engine", "language_for"]
 
 T = TypeVar("T")
-_CHARS_PER_TOKEN = 4
 _LABEL_REF = re.compile(r"\[([A-Z])\]")
 
 
@@ -166,7 +165,7 @@ class Engine:
     def _check_size(self, window: Sequence[str]) -> int:
         """Refuse before any work when the code alone would exceed the input-token limit;
         the code's tokens per model otherwise."""
-        per_model = sum(len(line) + 8 for line in window) // _CHARS_PER_TOKEN
+        per_model = code_tokens(window)
         estimate = per_model * len(self._pool)
         limit = self.settings.limits.max_input_tokens
         if estimate > limit:

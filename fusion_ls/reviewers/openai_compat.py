@@ -28,7 +28,7 @@ import httpx
 from fusion_ls.config.settings import LimitSettings, ProviderSettings
 from fusion_ls.errors import ProviderError
 from fusion_ls.reviewers.bodies import ResponseTooLarge, read_capped, sse_lines
-from fusion_ls.reviewers.catalog import Catalogs, ModelInfo
+from fusion_ls.reviewers.catalog import Catalog, Catalogs, ModelInfo
 from fusion_ls.reviewers.chat import ChatRequest, ChatResult
 from fusion_ls.reviewers.completions import (
     Completion,
@@ -183,21 +183,13 @@ class Provider:
 
     async def model_info(self, model: str) -> ModelInfo | None:
         """What the provider's model list says of `model` (None: no list, or not in it)."""
-        if self._catalogs is None:
-            return None
-        _, info = await self._catalogs.lookup(self.settings, model)
+        _, info = await self._lookup(model)
         return info
 
-    async def unknown_model(self, model: str) -> str | None:
-        """Why `model` cannot be asked here (the provider's list has no such id), or None."""
+    async def _lookup(self, model: str) -> tuple[Catalog | None, ModelInfo | None]:
         if self._catalogs is None:
-            return None
-        catalog, info = await self._catalogs.lookup(self.settings, model)
-        if catalog is None or info is not None:
-            return None
-        suggestion = catalog.suggest(model)
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        return f"{model!r} is not a model of provider {self.name} (not in its model list){hint}"
+            return None, None
+        return await self._catalogs.lookup(self.settings, model)
 
     def key_problem(self) -> str | None:
         """Why this provider cannot be asked at all (its key variable is empty), or None."""
@@ -234,10 +226,14 @@ class Provider:
     async def _answer(
         self, request: ChatRequest, deadline: float
     ) -> tuple[ModelInfo | None, Completion]:
-        problem = await self.unknown_model(request.model)
-        if problem is not None:
-            raise ProviderError(problem)
-        info = await self.model_info(request.model)
+        catalog, info = await self._lookup(request.model)
+        if catalog is not None and info is None:  # the provider lists its models: not this one
+            suggestion = catalog.suggest(request.model)
+            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+            raise ProviderError(
+                f"{request.model!r} is not a model of provider {self.name} (not in its model "
+                f"list){hint}"
+            )
         return info, await self._with_retries(request, info, deadline)
 
     async def _with_retries(
