@@ -182,9 +182,8 @@ def _print(outcomes: list[Reviewed], format_: str, require_models: bool) -> None
 
 def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_models: bool) -> int:
     reviews = [o.review for o in outcomes if o.review is not None]
-    silent = [r for r in reviews if not any(run.status == "ok" for run in r.models)]
-    if require_models:
-        silent = [r for r in reviews if not models_answered(r.models)]
+    counted = not require_models
+    silent = [r for r in reviews if not models_answered(r.models, analyzers_count=counted)]
     if silent or len(reviews) < len(outcomes):
         names = ", ".join(r.path for r in silent[:3]) or "see above"
         print(f"fusion-ls: not every file was reviewed by a model ({names})", file=sys.stderr)

@@ -285,7 +285,7 @@ def _code_command(args: argparse.Namespace) -> int:
         print(render_review(result, split_lines(text)))
     else:
         print(render_explanation(result))
-    if not any(run.status == "ok" for run in result.models):
+    if not models_answered(result.models, analyzers_count=True):
         print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
         return EXIT_NO_MODEL
     if required and not models_answered(result.models):

@@ -117,6 +117,10 @@ def exit_code(review: FusedReview, fail_on: Severity | None) -> int:
     return int(any(SEVERITIES.index(f.severity) <= threshold for f in review.findings))
 
 
-def models_answered(runs: Sequence[ModelRun]) -> bool:
-    """Whether a model (not a local analyzer, named `tool:…`) answered."""
-    return any(run.status == "ok" and not run.model.startswith("tool:") for run in runs)
+def models_answered(runs: Sequence[ModelRun], *, analyzers_count: bool = False) -> bool:
+    """Whether a model (not a local analyzer, named `tool:…`) answered; with
+    `analyzers_count`, whether anyone did."""
+    return any(
+        run.status == "ok" and (analyzers_count or not run.model.startswith("tool:"))
+        for run in runs
+    )

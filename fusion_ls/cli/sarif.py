@@ -178,10 +178,7 @@ def _invocation(review: FusedReview, require_models: bool) -> dict[str, Any]:
     nothing to report, warnings when other models answered. With `require_models` (CI), local
     analyzers answering alone is not success: a fork's pull request with no key must not pass.
     """
-    if require_models:
-        answered = models_answered(review.models)
-    else:
-        answered = any(run.status == "ok" for run in review.models)
+    answered = models_answered(review.models, analyzers_count=not require_models)
     runs = [*review.models, *([review.judge] if review.judge else [])]
     notifications = [
         {
