@@ -157,6 +157,7 @@ def _ts_interfaces(source: str) -> dict[str, set[str]]:
         results.NotDone,
         results.Cleared,
         results.CacheCleared,
+        results.Dismissed,
         results.ModelState,
         results.UsageSummary,
     ],

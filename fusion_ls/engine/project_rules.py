@@ -19,14 +19,28 @@ from fusion_ls.engine.postprocess import Policy
 from fusion_ls.engine.request import CodeRequest
 from fusion_ls.engine.rule_files import RuleFile, conventions, rule_files
 from fusion_ls.engine.suppressions import find_suppressions
-from fusion_ls.findings import Mode
+from fusion_ls.findings import Finding, Mode
 
-__all__ = ["ProjectRules", "baseline_file"]
+__all__ = ["ProjectRules", "baseline_file", "record_in_baseline"]
 
 
 def baseline_file(review: ReviewSettings, root: Path) -> Path:
     """Where a project's baseline lives: `review.baseline`, relative to its root."""
     return root / review.baseline
+
+
+def record_in_baseline(
+    settings: Settings,
+    file: Path,
+    workspace: Path | None,
+    lines: Sequence[str],
+    findings: Sequence[Finding],
+) -> Path:
+    """Add `findings` of `file` (whose text is `lines`) to its project's baseline; where."""
+    root = project_root(file, workspace)
+    target = baseline_file(settings.review, root)
+    Baseline.load(target).with_findings(_relative(file, root), lines, findings).save(target)
+    return target
 
 
 @dataclass(frozen=True)

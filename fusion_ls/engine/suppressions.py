@@ -15,12 +15,15 @@ from dataclasses import dataclass
 
 from fusion_ls.findings import CATEGORIES
 
-__all__ = ["Suppression", "find_suppressions", "suppressing"]
+__all__ = ["Suppression", "find_suppressions", "suppressing", "suppression_comment"]
 
 _MARK = re.compile(
     r"(?P<opener>#|//|--|/\*)\s*fusion:\s*ignore\b(?:\[(?P<names>[^\]]*)\])?", re.IGNORECASE
 )
 _CATEGORY_NAMES = frozenset(CATEGORIES)
+_HASH = frozenset({"python", "shell", "ruby", "toml", "yaml"})
+_DASHES = frozenset({"sql", "lua"})
+_NO_COMMENTS = frozenset({"json", "text"})
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,15 @@ def suppressing(
 ) -> Suppression | None:
     """The first suppression that applies to a finding on `line` of `category`, if any."""
     return next((s for s in suppressions if s.applies(line, category)), None)
+
+
+def suppression_comment(language: str, categories: Iterable[str]) -> str | None:
+    """The comment that suppresses `categories` in a file of `language`; None where the
+    language has no comments (JSON) or is unknown."""
+    if language in _NO_COMMENTS:
+        return None
+    names = ", ".join(sorted(set(categories)))
+    marker = f"fusion: ignore[{names}]" if names else "fusion: ignore"
+    if language in _HASH:
+        return f"# {marker}"
+    return f"-- {marker}" if language in _DASHES else f"// {marker}"

@@ -17,6 +17,7 @@ __all__ = [
     "CacheCleared",
     "Cleared",
     "CommandResult",
+    "Dismissed",
     "Explained",
     "ModelState",
     "NotDone",
@@ -97,4 +98,15 @@ class CacheCleared(_Result):
     cleared: int
 
 
-CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared
+class Dismissed(_Result):
+    """Findings taken off a document; `baseline` is the file they were recorded in (None when
+    a `fusion: ignore` comment, applied by the client, records them)."""
+
+    kind: Literal["dismiss"] = "dismiss"
+    status: Literal["ok", "error"] = "ok"
+    dismissed: int
+    baseline: str | None = None
+    message: str | None = None
+
+
+CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared | Dismissed

@@ -24,6 +24,7 @@ from fusion_ls.config.settings import Settings
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.errors import ConfigError, ConfigIssue
 from fusion_ls.lsp import mapping as lsp_mapping
+from fusion_ls.lsp.actions import DISMISS, EXPLAIN, REVIEW, REVIEW_FILE, code_actions, dismiss
 from fusion_ls.lsp.jobs import Jobs
 from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult
 from fusion_ls.lsp.session import DocumentState
@@ -36,13 +37,7 @@ __all__ = ["FusionProtocol", "FusionServer", "create_server"]
 
 log = logging.getLogger(__name__)
 
-CLEAR_CACHE = "fusion.clearCache"
-REVIEW, EXPLAIN, REVIEW_FILE, CLEAR = (
-    "fusion.review",
-    "fusion.explain",
-    "fusion.reviewFile",
-    "fusion.clear",
-)
+CLEAR_CACHE, CLEAR = "fusion.clearCache", "fusion.clear"
 _OVERRIDABLE = ("mode", "pool", "judge")
 
 
@@ -316,37 +311,6 @@ def _hover(ls: FusionServer, params: types.HoverParams) -> types.Hover | None:
     )
 
 
-def _code_action(ls: FusionServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    uri = params.text_document.uri
-    actions: list[types.CodeAction] = []
-    state = ls.documents.get(uri)
-    if state is not None:
-        lines: list[str] | None = None  # the text is split only for a diagnostic with a fix
-        for diagnostic in params.context.diagnostics:
-            data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-            published = state.by_id(str(data.get("id", "")))
-            if published is None or published.finding.fix is None:
-                continue
-            lines = ls.lines_of(uri) if lines is None else lines
-            if not published.fix_fits(lines):
-                continue  # a fix is only offered on the very text it was computed for
-            edit = lsp_mapping.fix_edit(uri, state.log.version, lines, published.finding.fix)
-            actions.append(lsp_mapping.apply_fix_action(published.finding, diagnostic, edit))
-    selection = params.range
-    if selection.start != selection.end:
-        span = {"start": _position(selection.start), "end": _position(selection.end)}
-        actions.append(lsp_mapping.command_action("Fusion: review selection", REVIEW, [uri, span]))
-        actions.append(
-            lsp_mapping.command_action("Fusion: explain selection", EXPLAIN, [uri, span])
-        )
-    actions.append(lsp_mapping.command_action("Fusion: review file", REVIEW_FILE, [uri]))
-    return actions
-
-
-def _position(position: types.Position) -> dict[str, int]:
-    return {"line": position.line, "character": position.character}
-
-
 def _count(ls: FusionServer, uri: str) -> int | None:
     """Lines of an open document (None when it is not open: the job then says so)."""
     return len(ls.lines_of(uri)) if uri in ls.documents else None
@@ -369,6 +333,12 @@ async def _clear_cache(ls: FusionServer) -> CommandResult:
     cleared = await cache.clear() if cache is not None else 0
     ls.show(f"fusion-ls: cleared {cleared} cached answers")
     return CacheCleared(cleared=cleared)
+
+
+async def _dismiss(ls: FusionServer, uri: str, ids: list[str], how: str) -> CommandResult:
+    """pygls reads a command's argument types from the function it registers, so each
+    command is registered here, where `FusionServer` is defined."""
+    return await dismiss(ls, uri, ids, how)
 
 
 async def _clear(ls: FusionServer, uri: str) -> CommandResult:
@@ -409,7 +379,7 @@ def register(ls: FusionServer) -> None:
         (types.TEXT_DOCUMENT_HOVER, _hover, None),
         (
             types.TEXT_DOCUMENT_CODE_ACTION,
-            _code_action,
+            code_actions,
             types.CodeActionOptions(
                 code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Empty]
             ),
@@ -423,6 +393,7 @@ def register(ls: FusionServer) -> None:
         (REVIEW_FILE, _review_file),
         (CLEAR, _clear),
         (CLEAR_CACHE, _clear_cache),
+        (DISMISS, _dismiss),
     ]
     for name, command in commands:
         ls.command(name)(_as_json(command))

@@ -66,7 +66,16 @@ export interface CacheCleared {
   cleared: number;
 }
 
-export type CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared;
+/** Findings taken off a document; `baseline` is where they were recorded (null: an inline comment). */
+export interface Dismissed {
+  kind: 'dismiss';
+  status: 'ok' | 'error';
+  dismissed: number;
+  baseline: string | null;
+  message: string | null;
+}
+
+export type CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared | Dismissed;
 
 // Records, so that the compiler insists on every member of each union.
 const MODES: Readonly<Record<Mode, true>> = { 'best-of': true, merge: true, debate: true };
@@ -154,6 +163,16 @@ function parseNotDone(kind: NotDone['kind'], value: Fields): NotDone | undefined
   return { kind, status, message: message ?? null };
 }
 
+function parseDismissed(value: Fields): Dismissed | undefined {
+  const { status, dismissed, baseline, message } = value;
+  const text = (field: unknown): field is string | null | undefined =>
+    field === undefined || field === null || typeof field === 'string';
+  if ((status !== 'ok' && status !== 'error') || !isInt(dismissed) || !text(baseline) || !text(message)) {
+    return undefined;
+  }
+  return { kind: 'dismiss', status, dismissed, baseline: baseline ?? null, message: message ?? null };
+}
+
 /**
  * A command's answer as a `CommandResult`, or undefined when it is not one: an unknown `kind` or
  * `status`, a missing field or one of the wrong type. The result holds only the declared fields.
@@ -177,6 +196,8 @@ export function parseResult(value: unknown): CommandResult | undefined {
       return status === 'ok' ? { kind, status } : undefined;
     case 'clearCache':
       return status === 'ok' && isInt(value.cleared) ? { kind, status, cleared: value.cleared } : undefined;
+    case 'dismiss':
+      return parseDismissed(value);
     default:
       return undefined;
   }

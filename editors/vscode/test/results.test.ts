@@ -29,6 +29,8 @@ const VALID: CommandResult[] = [
   { kind: 'explain', status: 'error', message: 'no model answered' },
   { kind: 'clear', status: 'ok' },
   { kind: 'clearCache', status: 'ok', cleared: 0 },
+  { kind: 'dismiss', status: 'ok', dismissed: 2, baseline: '/p/.fusion-baseline.json', message: null },
+  { kind: 'dismiss', status: 'error', dismissed: 0, baseline: null, message: 'broken baseline' },
 ];
 
 describe('parseResult', () => {
@@ -64,6 +66,7 @@ describe('parseResult', () => {
       { kind: 'clear', status: 'cancelled', message: null },
       { kind: 'clearCache', status: 'error', message: 'x' },
       { kind: 'explain', status: 'pending', message: null },
+      { kind: 'dismiss', status: 'ok', dismissed: 'two' },
     ];
     for (const value of rejected) {
       assert.strictEqual(parseResult(value), undefined, JSON.stringify(value));
