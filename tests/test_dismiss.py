@@ -16,7 +16,6 @@ from lsp_client import (
     change,
     code_actions,
     command,
-    lines,
     open_document,
     project_with_fake_models,
     server_env,
@@ -121,6 +120,4 @@ async def test_dismiss_with_a_comment_inserts_fusion_ignore_above_the_finding(
     reviewed = open_document(client, root / "commented" / "reviewed.py", commented)
     again = await command(client, "fusion.reviewFile", reviewed)
 
-    assert again["findings"] == 1 and [d.code for d in client.diagnostics[reviewed]] == [
-        "security"
-    ]
+    assert again["findings"] == 1 and [d.code for d in client.diagnostics[reviewed]] == ["security"]

@@ -114,9 +114,9 @@ def test_a_baseline_survives_lines_inserted_above_and_a_reworded_message(tmp_pat
     file = tmp_path / ".fusion-baseline.json"
     Baseline().with_findings("m.py", CODE, [DIVIDES]).save(file)
     moved = ["import math", "", *CODE]
+    reworded = "ZeroDivisionError when values is empty"
     again = DIVIDES.model_copy(
-        update={"line_start": 4, "line_end": 4, "message": "ZeroDivisionError when values is "
-                "empty", "quote": "sum(values) / len(values)"}  # fmt: skip
+        update={"line_start": 4, "line_end": 4, "message": reworded, "quote": "sum(values) / len"}
     )
 
     matcher = Baseline.load(file).matcher("m.py", moved)
