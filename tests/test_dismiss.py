@@ -43,6 +43,8 @@ def root(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Path:
     (folder / ".git").mkdir()  # the project root: where the baseline is written
     (folder / "commented").mkdir()
     (folder / "commented" / ".fusion.toml").write_text('[review]\ndismiss_with = "comment"\n')
+    (folder / "strict").mkdir()
+    (folder / "strict" / ".fusion.toml").write_text("[review]\nreport_unused_suppressions = true\n")
     return project_with_fake_models(folder, fake.base_url, ["alpha", "beta"], "judge")
 
 
@@ -121,3 +123,21 @@ async def test_dismiss_with_a_comment_inserts_fusion_ignore_above_the_finding(
     again = await command(client, "fusion.reviewFile", reviewed)
 
     assert again["findings"] == 1 and [d.code for d in client.diagnostics[reviewed]] == ["security"]
+
+
+async def test_a_whole_file_review_greys_out_suppressions_that_hid_nothing(
+    client: LanguageClient, root: Path, fake: FakeOpenAI
+) -> None:
+    script(fake)
+    text = TEXT.replace("def greet(name):", "def greet(name):  # fusion: ignore[style]")
+    uri = open_document(client, root / "strict" / "unused.py", text)
+
+    await command(client, "fusion.reviewFile", uri)
+
+    [unused] = [d for d in client.diagnostics[uri] if d.code == "unused-suppression"]
+    assert unused.range.start.line == text.splitlines().index(
+        "def greet(name):  # fusion: ignore[style]"
+    )
+    assert list(unused.tags or []) == [types.DiagnosticTag.Unnecessary]
+    assert unused.message == "unused suppression `# fusion: ignore[style]`: it suppressed nothing"
+    assert {d.code for d in client.diagnostics[uri]} == {"bug", "security", "unused-suppression"}

@@ -292,3 +292,27 @@ def test_path_rules_and_rule_files_reach_the_prompt_and_the_result(
     assert prompts and all("This module talks to the DB." in p for p in prompts)
     assert '<conventions source="AGENTS.md">' in prompts[0]
     assert "All SQL goes through the query builder." in prompts[0]
+
+
+def test_a_path_rule_sets_the_dial_and_the_mode_for_its_files(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    (workspace.root / ".git").mkdir()
+    (workspace.root / "legacy").mkdir()
+    (workspace.root / "legacy" / "old.py").write_text((workspace.root / "sample.py").read_text())
+    (workspace.root / ".fusion.toml").write_text(
+        '[[review.paths]]\nglob = "legacy/**"\nmin_agreement = 1\nmode = "best-of"\n'
+    )
+    fake_openai.script("alpha", Reply(content=review(DIV)))
+    for model in ("beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+
+    ruled = workspace.run("review", "legacy/old.py", "--quiet", "--format", "json").json()
+    plain = workspace.run("review", "sample.py", "--quiet", "--format", "json").json()
+
+    assert ruled.mode == "best-of" and plain.mode == "merge"
+    [alone] = ruled.findings
+    assert alone.agreement == "1/3" and alone.severity == "error" and alone.demoted_from is None
+    [demoted] = plain.findings  # the default dial, "majority", wants 2 of 3
+    assert demoted.severity == "hint" and demoted.demoted_from == "error"

@@ -21,6 +21,7 @@ from fusion_ls.findings import (
     LineRange,
     Mode,
     ModelRun,
+    SuppressionNote,
     Usage,
 )
 from fusion_ls.lsp.tracking import LineEdit
@@ -37,6 +38,7 @@ __all__ = [
     "line_edits",
     "lsp_range",
     "selected_lines",
+    "unused_suppression",
 ]
 
 SOURCE = "fusion"
@@ -116,6 +118,18 @@ def diagnostic(
         code=finding.category,
         source=SOURCE,
         data={"id": finding.id},
+    )
+
+
+def unused_suppression(note: SuppressionNote, line: int, lines: Sequence[str]) -> types.Diagnostic:
+    """A `fusion: ignore` that hid nothing, greyed out as editors show unused code (RUF100)."""
+    return types.Diagnostic(
+        range=lsp_range(lines, line, line),
+        message=f"unused suppression `{note.comment}`: {note.reason}",
+        severity=types.DiagnosticSeverity.Hint,
+        code="unused-suppression",
+        source=SOURCE,
+        tags=[types.DiagnosticTag.Unnecessary],
     )
 
 

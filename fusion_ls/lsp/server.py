@@ -183,6 +183,9 @@ class FusionServer(LanguageServer):
             lsp_mapping.diagnostic(finding, lines, provisional=provisional)
             for finding, provisional in state.visible()
         ]
+        diagnostics += [
+            lsp_mapping.unused_suppression(u.note, u.anchor.start, lines) for u in state.unused
+        ]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=uri, diagnostics=diagnostics, version=state.log.version
@@ -347,6 +350,7 @@ async def _clear(ls: FusionServer, uri: str) -> CommandResult:
     if state is not None:
         state.published.clear()
         state.explained.clear()
+        state.unused.clear()
         ls.publish(uri)
     return Cleared()
 

@@ -15,6 +15,7 @@ from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
     LineRange,
+    SuppressionNote,
 )
 from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit, relocate
 
@@ -25,6 +26,7 @@ __all__ = [
     "RangeKey",
     "Shown",
     "Snapshot",
+    "Unused",
 ]
 
 
@@ -71,6 +73,14 @@ class Shown:
     anchor: Anchor
 
 
+@dataclass(frozen=True)
+class Unused:
+    """A `fusion: ignore` comment a whole-file review found hid nothing, where it is now."""
+
+    anchor: Anchor
+    note: SuppressionNote
+
+
 RangeKey = tuple[int, int] | None
 """Which lines a running review covers (None: the whole document)."""
 
@@ -114,6 +124,7 @@ class DocumentState:
     published: list[Published] = field(default_factory=list)
     explained: list[Explained] = field(default_factory=list)
     provisional: dict[RangeKey, list[Shown]] = field(default_factory=dict)
+    unused: list[Unused] = field(default_factory=list)
 
     def edited(self, version: int, edits: Sequence[LineEdit], lines: Sequence[str]) -> None:
         """Follow an edit: move what sits below it, drop what it changed."""
@@ -124,6 +135,11 @@ class DocumentState:
         self.explained = [
             item.moved(anchor)
             for item in self.explained
+            if (anchor := relocate(item.anchor, edits, lines)) is not None
+        ]
+        self.unused = [
+            Unused(anchor, item.note)
+            for item in self.unused
             if (anchor := relocate(item.anchor, edits, lines)) is not None
         ]
         for key, shown in self.provisional.items():
@@ -186,6 +202,13 @@ class DocumentState:
             else:
                 self.published.append(moved)
         self.published.sort(key=lambda p: (p.finding.line_start, p.finding.line_end))
+        self.unused = [
+            u for u in self.unused if not any(lo <= u.anchor.start <= hi for lo, hi in spans)
+        ]
+        for note in review.unused_suppressions:
+            anchor = relocate(Anchor.at(snapshot.lines, note.line, note.line), edits, lines)
+            if anchor is not None:
+                self.unused.append(Unused(anchor, note))
         return stale
 
     def place_explanation(
