@@ -16,6 +16,7 @@ from lsp_client import (
     change,
     code_actions,
     command,
+    hover,
     open_document,
     project_with_fake_models,
     server_env,
@@ -45,6 +46,7 @@ def root(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Path:
     (folder / "commented" / ".fusion.toml").write_text('[review]\ndismiss_with = "comment"\n')
     (folder / "strict").mkdir()
     (folder / "strict" / ".fusion.toml").write_text("[review]\nreport_unused_suppressions = true\n")
+    (folder / "strict" / "AGENTS.md").write_text("Names are snake_case.\n")
     return project_with_fake_models(folder, fake.base_url, ["alpha", "beta"], "judge")
 
 
@@ -141,3 +143,5 @@ async def test_a_whole_file_review_greys_out_suppressions_that_hid_nothing(
     assert list(unused.tags or []) == [types.DiagnosticTag.Unnecessary]
     assert unused.message == "unused suppression `# fusion: ignore[style]`: it suppressed nothing"
     assert {d.code for d in client.diagnostics[uri]} == {"bug", "security", "unused-suppression"}
+    shown = await hover(client, uri, 5)
+    assert shown is not None and "Conventions sent from: `AGENTS.md`" in shown

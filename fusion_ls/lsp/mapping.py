@@ -185,6 +185,8 @@ def finding_hover(finding: Finding, review: FusedReview, lines: Sequence[str]) -
     parts += _statements(finding)
     parts += _fix_diff(finding, lines)
     parts += _review_footer(review.mode, review.models, review.judge, review.usage)
+    if review.rule_files:
+        parts += [f"Conventions sent from: {', '.join(f'`{f}`' for f in review.rule_files)}", ""]
     if review.degraded:
         parts.append(f"_Degraded: {review.degraded_reason}_")
     return "\n".join(parts).rstrip()
