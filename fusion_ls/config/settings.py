@@ -165,6 +165,11 @@ class ReviewSettings(_Strict):
     """Files reviewed at once by a multi-file or diff review."""
     near_changes: int = Field(0, ge=0, le=200)
     """A diff review also reviews (and shows findings on) this many lines around each hunk."""
+    on_save: bool = False
+    """Editor: review the changed hunks of a file when it is saved (opt-in: it spends tokens)."""
+    on_save_debounce_ms: int = Field(1500, ge=0, le=60000)
+    """Wait this long after a save for the next; longer than editors' auto-save delay (VS Code:
+    1 s) so that a review starts when the typing stops, not at every pause."""
 
 
 class LimitSettings(_Strict):
