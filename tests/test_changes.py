@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from fusion_ls.engine.changes import Change, committed, hunks, uncommitted, widened
+from fusion_ls.engine.changes import Change, changed, committed, hunks, uncommitted, widened
 from fusion_ls.findings import LineRange
 
 
@@ -99,3 +99,22 @@ def test_paths_are_named_as_the_editor_sees_them_through_a_symlink(tmp_path: Pat
     link.symlink_to(real)
 
     assert [change.file for change in uncommitted(link)] == [link / "x.py"]
+
+
+def test_an_edited_buffer_stands_in_for_its_file_on_disk(tmp_path: Path) -> None:
+    for name in ("edited.py", "reverted.py", "saved.py"):
+        (tmp_path / name).write_text("a\nb\nc\n")
+    repository(tmp_path)
+    (tmp_path / "reverted.py").write_text("a\nX\nc\n")  # changed on disk, not in the editor
+    (tmp_path / "saved.py").write_text("a\nb\nc\nd\n")
+    buffers = {
+        tmp_path / "edited.py": "a\nb\nC\n",  # changed in the editor only
+        tmp_path / "reverted.py": "a\nb\nc\n",
+        tmp_path / "saved.py": "a\nb\nc\nd\n",
+        tmp_path.parent / "elsewhere.py": "x\n",  # outside the folders: not this review's
+    }
+
+    assert changed([tmp_path], buffers) == [
+        Change(tmp_path / "edited.py", (LineRange(start=3, end=3),)),
+        Change(tmp_path / "saved.py", (LineRange(start=4, end=4),)),
+    ]

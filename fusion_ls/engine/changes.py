@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ __all__ = [
     "DIFF_OPTIONS",
     "Change",
     "Committed",
+    "changed",
     "committed",
     "git",
     "hunks",
@@ -148,6 +149,31 @@ def uncommitted(folder: Path) -> list[Change]:
     untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", str(real))
     changes += [Change(under(name), new=True) for name in untracked.split("\0") if name]
     return sorted(changes, key=lambda change: change.file)
+
+
+def changed(folders: Sequence[Path], buffers: Mapping[Path, str]) -> list[Change]:
+    """The uncommitted changes under `folders`, each file open in an editor (`buffers`) taken
+    as its buffer has it, saved or not: the changes the person sees."""
+    found: dict[Path, Change] = {}
+    for folder in folders:
+        for change in uncommitted(folder):
+            found.setdefault(change.file, change)
+    for file, text in buffers.items():
+        if not any(file.is_relative_to(folder) for folder in folders) or _read(file) == text:
+            continue  # outside the folders, or saved: git's diff has it right
+        edited = committed(file).change(file, text)
+        if edited is None:
+            found.pop(file, None)
+        else:
+            found[file] = edited
+    return sorted(found.values(), key=lambda change: change.file)
+
+
+def _read(file: Path) -> str | None:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def parse_diff(text: str) -> list[tuple[str, list[LineRange], str | None]]:
