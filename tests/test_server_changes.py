@@ -193,18 +193,23 @@ async def test_review_changes_sends_only_the_changed_hunks_and_shows_findings_on
     assert ended == "4 findings in 3 files"
 
 
-async def test_the_code_action_is_offered_in_changed_files_only(
+async def test_the_code_action_is_offered_while_a_file_differs_from_head(
     client: LanguageClient, repo: Path
 ) -> None:
-    changed = open_buffer(client, repo / "buffer.py", edited(5, "    return 0"))
-    unchanged = open_buffer(client, repo / "same.py", TEXT)
+    uri = open_buffer(client, repo / "same.py", TEXT)
+    change(client, uri, 2, 5, "    # edited\n")
 
-    titles = await actions_once_known(client, changed)
-    change(client, changed, 2, 5, "")  # an insertion elsewhere: still different from HEAD
+    titles = await actions_once_known(client, uri)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=TEXT)],
+        )
+    )  # undone: the buffer is HEAD's text again
+    undone = [a.title for a in await code_actions(client, uri, 1, 1)]
 
     assert titles[-1] == "Fusion: review changes"
-    assert "Fusion: review changes" in [a.title for a in await code_actions(client, changed, 1, 1)]
-    assert "Fusion: review changes" not in await actions_once_known(client, unchanged)
+    assert "Fusion: review changes" not in undone
 
 
 async def test_a_file_opened_after_the_review_keeps_its_findings(
@@ -268,18 +273,23 @@ async def test_a_new_save_supersedes_the_running_on_save_review(
     assert ("new.py", "1-2") in reviewed(fake)
 
 
-async def test_an_untrusted_workspace_runs_no_git(repo: Path) -> None:
+async def test_an_untrusted_workspace_runs_no_git(repo: Path, fake: FakeOpenAI) -> None:
     lsp = await server(repo, {"trusted": False})
     try:
         uri = open_buffer(lsp, repo / "buffer.py", edited(5, "    return 0"))
         result = await command(lsp, "fusion.reviewChanges")
         titles = [a.title for a in await code_actions(lsp, uri, 3, 3)]
+        save(lsp, uri)
+        save(lsp, uri)
+        await until(lambda: any("review.on_save is off" in m.message for m in lsp.messages))
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
 
     assert result["status"] == "error" and "trust this workspace" in result["message"]
     assert "Fusion: review changes" not in titles
+    assert len([m for m in lsp.messages if "review.on_save is off" in m.message]) == 1
+    assert fake.requests == []
 
 
 async def test_a_folder_outside_git_is_told_what_to_do(tmp_path: Path, fake: FakeOpenAI) -> None:

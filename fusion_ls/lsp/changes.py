@@ -92,9 +92,10 @@ class Changes:
             return
         review = self._server.settings_for(file).review
         if not self._server.workspace_trusted:
-            if review.on_save and "on_save" not in self._server.noticed:
-                self._server.noticed.add("on_save")
-                self._server.show(f"fusion-ls: review.on_save is off here: {_UNTRUSTED}")
+            notice = f"review.on_save is off here: {_UNTRUSTED}"
+            if review.on_save and notice not in self._server.noticed:
+                self._server.noticed.add(notice)  # once per session, not at every save
+                self._server.show(f"fusion-ls: {notice}")
             return
         if not review.on_save:
             self._keep(self._learn(uri, file))
@@ -106,7 +107,7 @@ class Changes:
         self._committed.pop(uri, None)
 
     def action(self, uri: str) -> types.CodeAction | None:
-        """ "Fusion: review changes", offered anywhere in a file that differs from HEAD."""
+        """The action "Fusion: review changes", anywhere in a file that differs from HEAD."""
         known = self._committed.get(uri)
         if known is None or not known.in_git or known.ignored:
             return None
