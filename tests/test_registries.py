@@ -153,6 +153,8 @@ def _ts_interfaces(source: str) -> dict[str, set[str]]:
     "model",
     [
         results.Reviewed,
+        results.ChangesReviewed,
+        results.NotReviewed,
         results.Explained,
         results.NotDone,
         results.Cleared,

@@ -211,6 +211,12 @@ class ReviewSettings(_Strict):
         )
         return changed, rule.mode
 
+    on_save: bool = False
+    """Editor: review the changed hunks of a file when it is saved (opt-in: it spends tokens)."""
+    on_save_debounce_ms: int = Field(1500, ge=0, le=60000)
+    """Wait this long after a save for the next; longer than editors' auto-save delay (VS Code:
+    1 s) so that a review starts when the typing stops, not at every pause."""
+
 
 class LimitSettings(_Strict):
     max_input_tokens: int = Field(20000, ge=1)

@@ -54,7 +54,8 @@ def code_actions(ls: FusionServer, params: types.CodeActionParams) -> list[types
             lsp_mapping.command_action("Fusion: explain selection", EXPLAIN, [uri, span])
         )
     actions.append(lsp_mapping.command_action("Fusion: review file", REVIEW_FILE, [uri]))
-    return actions
+    changes = ls.changes.action(uri)
+    return [*actions, changes] if changes is not None else actions
 
 
 def _position(position: types.Position) -> dict[str, int]:

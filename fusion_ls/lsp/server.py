@@ -6,7 +6,6 @@ lifecycle in `jobs.py`, and every review goes through the same `Engine` the CLI 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -25,11 +24,11 @@ from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.errors import ConfigError, ConfigIssue
 from fusion_ls.lsp import mapping as lsp_mapping
 from fusion_ls.lsp.actions import DISMISS, EXPLAIN, REVIEW, REVIEW_FILE, code_actions, dismiss
+from fusion_ls.lsp.changes import REVIEW_CHANGES, Changes
 from fusion_ls.lsp.jobs import Jobs
-from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult
+from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult, as_json
 from fusion_ls.lsp.session import DocumentState
 from fusion_ls.lsp.startup import rehearse_first_review, warn_of_unknown_models
-from fusion_ls.lsp.tracking import EditLog
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -70,6 +69,7 @@ class FusionServer(LanguageServer):
         super().__init__("fusion-ls", __version__, protocol_cls=FusionProtocol)
         self.documents: dict[str, DocumentState] = {}
         self.jobs = Jobs(self)
+        self.changes = Changes(self)
         self.overrides: dict[str, Any] = {}
         self.workspace_trusted = True
         self.allow_outside_workspace = False
@@ -188,7 +188,9 @@ class FusionServer(LanguageServer):
         ]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=diagnostics, version=state.log.version
+                uri=uri,
+                diagnostics=diagnostics,
+                version=state.log.version if state.opened else None,
             )
         )
 
@@ -247,10 +249,13 @@ async def _shutdown(ls: FusionServer, params: None) -> None:
 
 
 def _did_open(ls: FusionServer, params: types.DidOpenTextDocumentParams) -> None:
-    document = params.text_document
-    lines = split_lines(document.text)
-    ls.documents[document.uri] = DocumentState(EditLog(document.version, len(lines)))
+    document, lines = params.text_document, split_lines(params.text_document.text)
+    before = ls.documents.get(document.uri)
+    state = ls.documents[document.uri] = DocumentState.opening(before, document.version, lines)
+    if state.published:  # kept from a review of changes made while it was closed
+        ls.publish(document.uri, lines)
     _check_if_config(ls, document.uri)
+    ls.changes.opened(document.uri)
 
 
 def _did_change(ls: FusionServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -268,11 +273,13 @@ def _did_change(ls: FusionServer, params: types.DidChangeTextDocumentParams) -> 
 
 def _did_save(ls: FusionServer, params: types.DidSaveTextDocumentParams) -> None:
     _check_if_config(ls, params.text_document.uri)
+    ls.changes.saved(params.text_document.uri)
 
 
 def _did_close(ls: FusionServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.jobs.cancel(uri)
+    ls.changes.closed(uri)
     if ls.documents.pop(uri, None) is not None:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -331,6 +338,10 @@ async def _review_file(ls: FusionServer, uri: str) -> CommandResult:
     return await ls.jobs.run("review", uri, None)
 
 
+async def _review_changes(ls: FusionServer) -> CommandResult:
+    return await ls.changes.review()
+
+
 async def _clear_cache(ls: FusionServer) -> CommandResult:
     cache = ls.runtime.cache
     cleared = await cache.clear() if cache is not None else 0
@@ -353,19 +364,6 @@ async def _clear(ls: FusionServer, uri: str) -> CommandResult:
         state.unused.clear()
         ls.publish(uri)
     return Cleared()
-
-
-def _as_json(
-    command: Callable[..., Awaitable[CommandResult]],
-) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """A command whose result crosses the wire as the JSON of its model (pygls reads the
-    arguments' types from the wrapped command's signature)."""
-
-    @functools.wraps(command)
-    async def run(ls: FusionServer, *args: Any) -> dict[str, Any]:
-        return (await command(ls, *args)).model_dump(mode="json")
-
-    return run
 
 
 def register(ls: FusionServer) -> None:
@@ -398,9 +396,10 @@ def register(ls: FusionServer) -> None:
         (CLEAR, _clear),
         (CLEAR_CACHE, _clear_cache),
         (DISMISS, _dismiss),
+        (REVIEW_CHANGES, _review_changes),
     ]
     for name, command in commands:
-        ls.command(name)(_as_json(command))
+        ls.command(name)(as_json(command))
 
 
 def create_server() -> FusionServer:

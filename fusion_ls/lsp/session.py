@@ -51,7 +51,7 @@ class Published:
     def fix_fits(self, lines: Sequence[str]) -> bool:
         """Whether the fix's lines still hold the very text the fix was computed for."""
         anchor = self.fix_anchor
-        return anchor is not None and tuple(lines[anchor.start - 1 : anchor.end]) == anchor.text
+        return anchor is not None and anchor.holds(lines)
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,24 @@ class DocumentState:
     explained: list[Explained] = field(default_factory=list)
     provisional: dict[RangeKey, list[Shown]] = field(default_factory=dict)
     unused: list[Unused] = field(default_factory=list)
+    opened: bool = True
+    """False for a file the editor does not have open that a review of changes published on:
+    its text is the one on disk, version 0."""
+
+    @classmethod
+    def on_disk(cls, line_count: int) -> DocumentState:
+        return cls(EditLog(0, line_count), opened=False)
+
+    @classmethod
+    def opening(
+        cls, before: DocumentState | None, version: int, lines: Sequence[str]
+    ) -> DocumentState:
+        """A document the editor opens; findings published on its disk text (a review of
+        changes) stay where that text still is."""
+        state = cls(EditLog(version, len(lines)))
+        if before is not None and not before.opened:
+            state.published = [p for p in before.published if p.anchor.holds(lines)]
+        return state
 
     def edited(self, version: int, edits: Sequence[LineEdit], lines: Sequence[str]) -> None:
         """Follow an edit: move what sits below it, drop what it changed."""
