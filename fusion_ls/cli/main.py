@@ -52,7 +52,12 @@ from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import Event, drain
 from fusion_ls.errors import ConfigError, FusionError, UsageError
 from fusion_ls.findings import FusedExplanation, FusedReview
-from fusion_ls.reviewers.model_check import ModelCheck, check_models, unusable_models
+from fusion_ls.reviewers.model_check import (
+    ModelCheck,
+    check_models,
+    stored_suggestion,
+    unusable_models,
+)
 from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["main"]
@@ -73,7 +78,9 @@ def _read_source(path: Path) -> tuple[str, str]:
 
 
 def _load(args: argparse.Namespace, start: Path, overrides: dict[str, object]) -> Settings:
-    loaded = load_settings(start=start, project_file=args.config, overrides=overrides)
+    loaded = load_settings(
+        start=start, project_file=args.config, overrides=overrides, suggest=stored_suggestion
+    )
     for warning in loaded.warnings:
         print(warning, file=sys.stderr)
     return loaded.settings
@@ -260,7 +267,7 @@ def _config_command(args: argparse.Namespace) -> int:
     if args.config_command != "check":
         print("usage: fusion-ls config check [PATH]", file=sys.stderr)
         return EXIT_USAGE
-    loaded = load_settings(start=args.path.resolve())
+    loaded = load_settings(start=args.path.resolve(), suggest=stored_suggestion)
     print(describe_settings(loaded))
     checks = asyncio.run(_check_models(loaded.settings))
     print("models:")

@@ -13,12 +13,13 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fusion_ls.config.settings import ModelRef, Settings
-from fusion_ls.reviewers.catalog import Catalogs, ModelInfo
+from fusion_ls.config.settings import ModelRef, ProviderSettings, Settings
+from fusion_ls.reviewers.cache import cache_dir
+from fusion_ls.reviewers.catalog import Catalogs, ModelInfo, stored_catalog
 from fusion_ls.reviewers.registry import Reviewers
 from fusion_ls.reviewers.runtime import Runtime
 
-__all__ = ["ModelCheck", "check_models", "unusable_models"]
+__all__ = ["ModelCheck", "check_models", "stored_suggestion", "unusable_models"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,10 @@ async def unusable_models(
     refs = [ref for ref in settings.fusion.pool if not ref.is_tool]
     problems = await asyncio.gather(*(reviewers.get(ref).unavailable() for ref in refs))
     return {ref.name: problem for ref, problem in zip(refs, problems, strict=True) if problem}
+
+
+def stored_suggestion(provider: ProviderSettings, model: str) -> str | None:
+    """The listed id closest to `model`, from the provider's list as last kept on disk (no
+    request: settings load without waiting on the network); the `suggest` of `load_settings`."""
+    catalog = stored_catalog(cache_dir(), provider)
+    return catalog.suggest(model) if catalog else None
