@@ -5,8 +5,10 @@ Lines are 1-based and absolute everywhere in this module, as in prompts and the 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -146,12 +148,37 @@ def _end_defaults_to_start(data: Any) -> Any:
     return data
 
 
+_HUNK = re.compile(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
 class Fix(_Contract):
     line_start: int
     line_end: int
     replacement: str
 
     _default_end = model_validator(mode="before")(_end_defaults_to_start)
+
+    def replacement_lines(self) -> list[str]:
+        """The new text of the fix's lines, one entry per line ("" is one empty line)."""
+        return self.replacement.split("\n")
+
+    def diff(self, lines: Sequence[str], before: str, after: str) -> list[str]:
+        """The fix as a unified diff against the document's `lines`, its hunks numbered as in
+        the document (the editor's hover and `review --show-fixes` show the same diff)."""
+        old = [f"{line}\n" for line in lines[self.line_start - 1 : self.line_end]]
+        new = [f"{line}\n" for line in self.replacement_lines()]
+        shift = self.line_start - 1
+
+        def numbered(line: str) -> str:
+            return _HUNK.sub(
+                lambda m: (
+                    f"@@ -{int(m[1]) + shift}{m[2] or ''} +{int(m[3]) + shift}{m[4] or ''} @@"
+                ),
+                line,
+            )
+
+        diff = difflib.unified_diff(old, new, before, after, lineterm="\n")
+        return [numbered(line.rstrip("\n")) for line in diff]
 
 
 def _lower(value: Any) -> Any:
@@ -322,6 +349,9 @@ class FusedReview(_Result):
     degraded: bool = False
     degraded_reason: str | None = None
     dropped: int = 0
+    """Findings whose quote was not at or near their cited lines, or that were unusable."""
+    outside: int = 0
+    """Findings about lines outside the reviewed ones (the context sent around them)."""
     hidden: int = 0
     """Findings below `review.min_agreement` with `below_agreement = "hide"`: counted only."""
     suppressed: int = 0

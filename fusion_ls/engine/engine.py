@@ -232,8 +232,9 @@ class Engine:
             messages, REVIEW_SCHEMA, lambda text, salvage: parse_review(text, salvage=salvage)
         )
         reply = await reviewer.ask(prompt, prepared.code)
-        kept, lost = anchor_all(reply.value.findings, prepared.doc)
-        answer = Answer(kept, reply.value.summary, lost + reply.value.skipped)
+        placed = anchor_all(reply.value.findings, prepared.doc)
+        dropped = placed.unquoted + reply.value.skipped
+        answer = Answer(placed.kept, reply.value.summary, dropped, placed.outside)
         return Reply(answer, reply.usage, reply.cached)
 
     async def _review_pool(self, path: str) -> tuple[dict[str, Reviewer], str | None]:
@@ -379,6 +380,7 @@ class Engine:
                 degraded=degraded is not None,
                 degraded_reason=degraded,
                 dropped=sum(a.dropped for a in final.values()) + outcome.fused.dropped,
+                outside=sum(a.outside for a in final.values()) + outcome.fused.outside,
                 hidden=shown.hidden,
                 suppressed=shown.suppressed,
                 baselined=shown.baselined,

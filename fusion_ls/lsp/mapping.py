@@ -6,7 +6,6 @@ UTF-16 code units. This module converts at that one boundary.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -151,10 +150,8 @@ def _status_table(models: Sequence[ModelRun], judge: ModelRun | None) -> list[st
 def _fix_diff(finding: Finding, lines: Sequence[str]) -> list[str]:
     if finding.fix is None:
         return []
-    before = [line + "\n" for line in lines[finding.fix.line_start - 1 : finding.fix.line_end]]
-    after = [line + "\n" for line in finding.fix.replacement.split("\n")]
-    diff = difflib.unified_diff(before, after, "current", "fixed", lineterm="\n")
-    return ["**Fix**", "", "```diff", *(d.rstrip("\n") for d in diff), "```", ""]
+    diff = finding.fix.diff(lines, "current", "fixed")
+    return ["**Fix**", "", "```diff", *diff, "```", ""]
 
 
 def _statements(finding: Finding) -> list[str]:
