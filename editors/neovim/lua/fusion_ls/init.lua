@@ -26,17 +26,24 @@ local function validate(name, value, types)
   end
 end
 
+--- A file buffer's project: the nearest .fusion.toml, else .git, else the file's directory.
+---@param bufnr integer
+---@return string
+function M.root_dir(bufnr)
+  local file = vim.api.nvim_buf_get_name(bufnr)
+  return vim.fs.root(bufnr, ROOT_MARKERS) or vim.fs.dirname(file)
+end
+
 --- Starts the client for a buffer that holds a file, or attaches the running one (0.10).
 ---@param bufnr integer
 local function start(bufnr)
-  local file = vim.api.nvim_buf_get_name(bufnr)
-  if vim.bo[bufnr].buftype ~= '' or file == '' then
+  if vim.bo[bufnr].buftype ~= '' or vim.api.nvim_buf_get_name(bufnr) == '' then
     return
   end
   vim.lsp.start({
     name = NAME,
     cmd = legacy.cmd,
-    root_dir = vim.fs.root(bufnr, ROOT_MARKERS) or vim.fs.dirname(file),
+    root_dir = M.root_dir(bufnr),
     init_options = legacy.init_options,
   }, { bufnr = bufnr })
 end
