@@ -17,19 +17,18 @@ assertions are here. Four set-ups run side by side, each with its own fake model
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAI, RecordedRequest, Reply
-from reviewers import DIV, DIV_B, FIX, SAMPLE, SQLI, merging_judge, review
+from editor_home import DOWN, INSTRUCTIONS, make_home
+from fake_openai import FakeOpenAI
+from reviewers import FIX, SAMPLE
 
 from fusion_ls.version import __version__
 
@@ -88,7 +87,6 @@ require('fusion_ls').setup({{
 }
 EDITORS = ("0.11", "0.10")  # the set-ups that use the plugin; the others only check health
 HEALTH = "0.11"  # the editor set-up that also runs :checkhealth (two more Python start-ups)
-INSTRUCTIONS = "Mind the edge cases."  # the project's .fusion.toml: health checks show it
 
 
 @dataclass
@@ -102,67 +100,14 @@ class Session:
     output: str = ""  # what Neovim printed: Lua errors raised in callbacks show here
 
 
-EXPLANATION = "It adds the values up [A][B]."
-DOWN = "the model is down"
-
-
-def _pool_model(name: str, answer: str) -> Callable[[RecordedRequest], Reply]:
-    """A pool model's script: `answer` to reviews; to the driver's explain steps, an explanation
-    (lines 1-2), a failure (3-4), a blank answer (6-7) or one too slow to wait for (8-10); a
-    failure to the review of lines 12-14."""
-
-    def reply(request: RecordedRequest) -> Reply:
-        text = request.prompt_text
-        if "Explain lines 1-2 " in text:
-            return Reply(content=json.dumps({"explanation": f"{name}: it sums the values."}))
-        if "Explain lines 3-4 " in text or 'reviewed="12-14"' in text:
-            return Reply(status=500, error=DOWN)
-        if "Explain lines 6-7 " in text:
-            return Reply(content=json.dumps({"explanation": " "}))
-        if "Explain lines 8-10 " in text:
-            return Reply(content=json.dumps({"explanation": "too late"}), delay_s=TIMEOUT_S)
-        return Reply(content=answer)
-
-    return reply
-
-
-def _judge(request: RecordedRequest) -> Reply:
-    if "<explanation explainer=" in request.prompt_text:
-        return Reply(content=json.dumps({"explanation": EXPLANATION}))
-    return merging_judge(request)
-
-
 def _prepare(setup: str, home: Path, fake: FakeOpenAI) -> tuple[list[str], dict[str, str], Path]:
     """A project with a copy of the sample, a user config aimed at `fake`, an isolated Neovim."""
-    fake.script("alpha", _pool_model("alpha", review(DIV, SQLI)))
-    fake.script("beta", _pool_model("beta", review(SQLI)))
-    fake.script("gamma", _pool_model("gamma", review(DIV_B)))
-    fake.script("judge", _judge)
-
-    config = home / "config"  # Neovim's, and fusion-ls's $XDG_CONFIG_HOME/fusion-ls/config.toml
-    (config / "fusion-ls").mkdir(parents=True)
-    (config / "fusion-ls" / "config.toml").write_text(
-        f'[providers.openrouter]\nbase_url = "{fake.base_url}"\nkind = "compatible"\n'
-        'max_retries = 0\n\n[fusion]\npool = ["alpha", "beta", "gamma"]\njudge = "judge"\n'
-    )
-    project = home / "project"
-    (project / ".git").mkdir(parents=True)
-    (project / ".fusion.toml").write_text(f'[review]\ninstructions = "{INSTRUCTIONS}"\n')
-    (project / "src").mkdir()
-    shutil.copy(SAMPLE, project / "src" / "sample.py")
+    project, env = make_home(home, fake, key=SETUPS[setup].key)
     init = home / "init.lua"
     init.write_text(
         "vim.g.loaded_python3_provider = 0 -- its detection takes seconds on each Python file\n"
         f"vim.opt.runtimepath:append({json.dumps(str(PLUGIN))})\n{SETUPS[setup].init}"
     )
-
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(
-        {f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("DATA", "STATE", "CACHE")}
-    )
-    env.update(XDG_CONFIG_HOME=str(config), FUSION_LS_LOG="WARNING")
-    if SETUPS[setup].key:
-        env.update(OPENROUTER_API_KEY="sk-or-v1-neovim-test-key")
     result = home / "result.json"
     argv = [str(NVIM), "--headless", "--clean", "-u", str(init), "-l", str(SETUPS[setup].driver)]
     argv += [str(result), str(project / "src" / "sample.py")]
