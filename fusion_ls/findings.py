@@ -38,6 +38,7 @@ __all__ = [
     "Scope",
     "Severity",
     "Statement",
+    "SuppressionNote",
     "Usage",
 ]
 
@@ -308,6 +309,14 @@ def _ranges_default_to_lines(data: Any) -> Any:
     return data
 
 
+class SuppressionNote(_Result):
+    """A `fusion: ignore` comment worth a look: it suppressed nothing, or names no category."""
+
+    line: int
+    comment: str
+    reason: str
+
+
 class FusedReview(_Result):
     """The result of one review: the JSON output of `fusion-ls review --format json`."""
 
@@ -324,6 +333,13 @@ class FusedReview(_Result):
     dropped: int = 0
     hidden: int = 0
     """Findings below `review.min_agreement` with `below_agreement = "hide"`: counted only."""
+    suppressed: int = 0
+    """Findings a `fusion: ignore` comment or an excluded category kept from being shown."""
+    baselined: int = 0
+    """Findings the baseline (`review.baseline`) kept from being shown."""
+    unused_suppressions: list[SuppressionNote] = Field(default_factory=list)
+    rule_files: list[str] = Field(default_factory=list)
+    """The team's rule files sent to the models as conventions, relative to the project."""
     redacted: int = 0
     notice: str | None = None
     usage: Usage

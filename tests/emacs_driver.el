@@ -4,8 +4,9 @@
 ;;
 ;; Loads README's snippet (SNIPPET) as a user's init would, starts eglot on FILE with
 ;; SERVER-COMMAND, reviews lines 1-10 (flymake diagnostics), reads the hover through eldoc,
-;; applies the quick fix, explains lines 1-2 and clears the findings, then writes what it saw
-;; to RESULT.json. It asserts nothing itself: the Python test does, so failures read well.
+;; applies the quick fix (picked from the quick fixes eglot offers, the dismissals too), explains
+;; lines 1-2 and clears the findings, then writes what it saw to RESULT.json. It asserts nothing
+;; itself: the Python test does, so failures read well.
 
 ;;; Code:
 
@@ -55,6 +56,14 @@
                 (flymake-diagnostics))
         (lambda (a b) (< (alist-get 'line a) (alist-get 'line b)))))
 
+(defun driver-pick (prefix)
+  "A `completing-read' that records the choices offered and picks the one starting with PREFIX."
+  (lambda (_prompt choices &rest _)
+    (let ((titles (mapcar #'car choices)))
+      (driver-put 'actions titles)
+      (or (cl-find-if (lambda (title) (string-prefix-p prefix title)) titles)
+          (error "No %s among %S" prefix titles)))))
+
 (defun driver-eldoc ()
   "What eldoc's sources say at point, each called as eldoc calls it, once all have answered."
   (let (said pending)
@@ -88,7 +97,10 @@
     (forward-line 4)
     (back-to-indentation)
     (driver-put 'hover (driver-eldoc))
-    (eglot-code-actions (line-beginning-position) (line-end-position) "quickfix" t)
+    ;; The fix and the dismissals are all quick fixes: eglot asks which, and the user picks the fix.
+    (let ((last-nonmenu-event ?\r))    ; asked from the keyboard: the minibuffer, not a menu
+      (cl-letf (((symbol-function 'completing-read) (driver-pick "Fusion: apply fix")))
+        (eglot-code-actions (line-beginning-position) (line-end-position) "quickfix" t)))
     (driver-put 'fixed (split-string (buffer-string) "\n")))
 
   (fusion-ls-explain (point-min) (driver-line-end 2))

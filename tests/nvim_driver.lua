@@ -4,11 +4,11 @@
 --
 -- INIT loads the plugin and starts fusion_ls for file buffers. This script runs :FusionReview on
 -- lines 1-10 of FILE, reads back the diagnostics and the hover, applies the quick fix, runs
--- :FusionClear; then :FusionExplain on lines the fake models explain (1-2), fail (3-4), leave
--- blank (6-7) and are too slow for (8-10, cleared while it runs), odd answers handed to the
--- plugin's handlers, a review no model answers (12-14), and :checkhealth fusion_ls when asked.
--- It writes everything it saw to RESULT.json and asserts nothing itself: the Python test does,
--- so failures read well.
+-- :FusionClear and :FusionReviewChanges (FILE is committed in a git repository; the fix changed
+-- it); then :FusionExplain on lines the fake models explain (1-2), fail (3-4), leave blank (6-7)
+-- and are too slow for (8-10, cleared while it runs), odd answers handed to the plugin's handlers,
+-- a review no model answers (12-14), and :checkhealth fusion_ls when asked. It writes everything
+-- it saw to RESULT.json and asserts nothing itself: the Python test does, so failures read well.
 local result_path, file, checkhealth = arg[1], arg[2], arg[3] == 'checkhealth'
 local TIMEOUT_MS = 15000
 local result = { notes = {} }
@@ -156,10 +156,16 @@ local function run()
       published_at_end = published
     end,
   })
-  vim.cmd('1,10FusionReview')
-  wait_for('the review', function()
-    return published_at_end ~= nil and published > published_at_end
-  end)
+  -- A review of one range publishes after its progress ends; a review of changes publishes each
+  -- file as it lands, before its progress ends.
+  local function review(command, before_end)
+    published, published_at_end = 0, nil
+    vim.cmd(command)
+    wait_for(command, function()
+      return published_at_end ~= nil and published > (before_end and 0 or published_at_end)
+    end)
+  end
+  review('1,10FusionReview')
 
   local diagnostics = vim.diagnostic.get(bufnr)
   table.sort(diagnostics, function(a, b)
@@ -205,21 +211,22 @@ local function run()
   end)
   result.cleared = true
 
+  -- The quick fix left line 5 changed (unsaved): a review of changes reviews that line only.
+  review('FusionReviewChanges', true)
+  result.changes = vim.tbl_map(function(d)
+    return d.lnum
+  end, vim.diagnostic.get(bufnr))
+
   result.explained = run_command(client, '1,2FusionExplain')
   result.explain_failed = run_command(client, '3,4FusionExplain')
   result.explain_blank = run_command(client, '6,7FusionExplain')
-  local started = false
-  vim.api.nvim_create_autocmd('LspProgress', {
-    pattern = 'begin',
-    once = true,
-    callback = function()
-      started = true
-    end,
-  })
+  -- The fake models say when they are asked (editor_home.ASKED_SLOW, in RESULT.json's directory):
+  -- clearing before the server reaches them would cancel nothing in flight.
+  local asked = vim.fs.joinpath(vim.fs.dirname(result_path), 'asked-slow')
   result.explain_cancelled = noting(function()
     vim.cmd('8,10FusionExplain')
-    wait_for('the explanation to start', function()
-      return started
+    wait_for('the models to be asked', function()
+      return vim.uv.fs_stat(asked) ~= nil
     end)
     vim.cmd('FusionClear')
     wait_for_commands(client)
@@ -229,6 +236,7 @@ local function run()
     table.insert(result.odd_answers, {
       explain = answered(client, '1,2FusionExplain', answer),
       review = answered(client, '1,2FusionReview', answer),
+      review_changes = answered(client, 'FusionReviewChanges', answer),
     })
   end
   result.review_failed = run_command(client, '12,14FusionReview')

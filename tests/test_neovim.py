@@ -1,9 +1,10 @@
 """The Neovim client in editors/neovim, end to end: headless Neovim, the real server, fake models.
 
 Neovim runs `nvim_driver.lua`, which uses the plugin the way a user would (`:1,10FusionReview`,
-hover, the quick fix, `:FusionClear`, `:FusionExplain` as models answer, fail, answer blank or
-are cancelled, odd answers, `:checkhealth fusion_ls`) and writes what it saw to JSON; the
-assertions are here. Four set-ups run side by side, each with its own fake model API:
+hover, the quick fix, `:FusionClear`, `:FusionReviewChanges`, `:FusionExplain` as models answer,
+fail, answer blank or are cancelled, odd answers, `:checkhealth fusion_ls`) and writes what it
+saw to JSON; the assertions are here. Four set-ups run side by side, each with its own fake
+model API:
 
 - "0.11": `vim.lsp.config()` + `vim.lsp.enable('fusion_ls')`, with the plugin's
   `lsp/fusion_ls.lua`, and `:checkhealth fusion_ls`;
@@ -209,6 +210,15 @@ def test_the_quick_fix_edits_only_the_finding_and_clear_removes_the_findings(
     expected[4] = FIX["replacement"]
     assert session.result["fixed"] == expected
     assert session.result["cleared"] is True  # the driver waited for no diagnostics after it
+
+
+def test_review_changes_reviews_the_changed_lines_of_the_buffer(session: Session) -> None:
+    changes = session.fake.requests_for("alpha")[1]  # after the range review, before explaining
+    assert 'path="src/sample.py"' in changes.prompt_text
+    assert 'reviewed="5-5"' in changes.prompt_text
+    assert "if values else 0.0" in changes.prompt_text  # the buffer, fixed and not saved
+    assert session.result["changes"] == [4]  # SQLI on line 9 is not on a changed line
+    assert {"message": "Fusion: 1 finding in 1 file", "level": 2} in session.result["notes"]
 
 
 ERROR, WARN, INFO = 4, 3, 2  # vim.log.levels

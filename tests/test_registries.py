@@ -153,10 +153,13 @@ def _ts_interfaces(source: str) -> dict[str, set[str]]:
     "model",
     [
         results.Reviewed,
+        results.ChangesReviewed,
+        results.NotReviewed,
         results.Explained,
         results.NotDone,
         results.Cleared,
         results.CacheCleared,
+        results.Dismissed,
         results.ModelState,
         results.UsageSummary,
     ],

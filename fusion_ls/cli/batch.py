@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fusion_ls.cli.baselines import write_baseline
 from fusion_ls.cli.github import github_annotations
 from fusion_ls.cli.report import exit_code, models_answered, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
@@ -158,6 +159,10 @@ def batch_command(
 
     outcomes = asyncio.run(run())
     _print(outcomes, args.format, require_models)
+    if args.write_baseline is not None:
+        reviewed = [(o.target.file, o.review, o.lines) for o in outcomes if o.review is not None]
+        for note in write_baseline(reviewed, args.write_baseline, settings_for):
+            print(note, file=sys.stderr)
     return _exit_code(outcomes, args.fail_on, require_models)
 
 

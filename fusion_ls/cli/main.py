@@ -126,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help='demote findings fewer than K models raised (a number, or "majority")',
     )
     review.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record the findings in FILE (e.g. .fusion-baseline.json) so later reviews hide them",
+    )
+    review.add_argument(
         "--stream",
         action="store_true",
         help="print each model's findings as it answers, then the fused set (text format)",
@@ -247,7 +253,7 @@ def _batch_command(args: argparse.Namespace) -> int:
 def _code_command(args: argparse.Namespace) -> int:
     if args.command == "review":
         single = args.diff is None and len(args.paths) == 1 and Path(args.paths[0]).is_file()
-        single = single and not args.dry_run
+        single = single and not args.dry_run and args.write_baseline is None
         if not single:
             return _batch_command(args)
         args.file = Path(args.paths[0])

@@ -81,6 +81,10 @@ def _redaction_note(count: int) -> list[str]:
 def render_review(review: FusedReview, lines: Sequence[str]) -> str:
     out = [f"note: {review.notice}"] if review.notice else []
     out += [finding_line(review.path, finding, lines) for finding in review.findings]
+    out += [
+        f"{review.path}:{note.line}: unused suppression `{note.comment}` ({note.reason})"
+        for note in review.unused_suppressions
+    ]
     if out:
         out.append("")
     if review.summary:
@@ -90,10 +94,16 @@ def render_review(review: FusedReview, lines: Sequence[str]) -> str:
     tail = f"{count} finding{'' if count == 1 else 's'} · {review.mode}"
     if review.hidden:
         tail += f" · {review.hidden} hidden below review.min_agreement"
+    if review.suppressed:
+        tail += f" · {review.suppressed} suppressed"
+    if review.baselined:
+        tail += f" · {review.baselined} in the baseline"
     if review.dropped:
         tail += f" · {review.dropped} dropped (their quote was not at or near the cited lines)"
     out.append(f"{tail} · {_totals(review.usage, review.elapsed_s)}")
     out += _redaction_note(review.redacted)
+    if review.rule_files:
+        out.append(f"conventions sent from: {', '.join(review.rule_files)}")
     if review.degraded:
         out.append(f"degraded: {review.degraded_reason}")
     return "\n".join(out)

@@ -21,6 +21,7 @@ from fusion_ls.findings import (
     LineRange,
     Mode,
     ModelRun,
+    SuppressionNote,
     Usage,
 )
 from fusion_ls.lsp.tracking import LineEdit
@@ -37,6 +38,7 @@ __all__ = [
     "line_edits",
     "lsp_range",
     "selected_lines",
+    "unused_suppression",
 ]
 
 SOURCE = "fusion"
@@ -119,6 +121,18 @@ def diagnostic(
     )
 
 
+def unused_suppression(note: SuppressionNote, line: int, lines: Sequence[str]) -> types.Diagnostic:
+    """A `fusion: ignore` that hid nothing, greyed out as editors show unused code (RUF100)."""
+    return types.Diagnostic(
+        range=lsp_range(lines, line, line),
+        message=f"unused suppression `{note.comment}`: {note.reason}",
+        severity=types.DiagnosticSeverity.Hint,
+        code="unused-suppression",
+        source=SOURCE,
+        tags=[types.DiagnosticTag.Unnecessary],
+    )
+
+
 def _usage(usage: Usage) -> str:
     text = f"{usage.prompt_tokens} in / {usage.completion_tokens} out tokens"
     return text + (f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else "")
@@ -171,6 +185,8 @@ def finding_hover(finding: Finding, review: FusedReview, lines: Sequence[str]) -
     parts += _statements(finding)
     parts += _fix_diff(finding, lines)
     parts += _review_footer(review.mode, review.models, review.judge, review.usage)
+    if review.rule_files:
+        parts += [f"Conventions sent from: {', '.join(f'`{f}`' for f in review.rule_files)}", ""]
     if review.degraded:
         parts.append(f"_Degraded: {review.degraded_reason}_")
     return "\n".join(parts).rstrip()
