@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: review explain test lint vscode clean
+.PHONY: review explain test lint vscode emacs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,26 @@ lint: $(STAMP)
 vscode:
 	cd editors/vscode && npm ci --no-audit --no-fund && npm run ci
 
-## The whole suite: lint, types, the VS Code extension, every Python and Neovim test.
-test: lint vscode
+## Emacs with eglot for tests/test_emacs.py: when missing, installed with apt-get if this runs as
+## root (Debian bookworm: emacs-nox 28.2 and elpa-eglot 1.9; newer Emacs ship eglot). Otherwise
+## it says so, and that test is skipped with the reason (under CI it fails instead).
+EMACS_HAS_EGLOT := emacs --batch --eval "(progn (package-initialize) (require 'eglot))"
+emacs:
+	@if $(EMACS_HAS_EGLOT) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make: installing emacs-nox and elpa-eglot with apt-get (as root) for tests/test_emacs.py"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q >/dev/null && \
+	  { apt-get install -y -q emacs-nox elpa-eglot >/dev/null || \
+	    apt-get install -y -q emacs-nox >/dev/null; } && $(EMACS_HAS_EGLOT) >/dev/null 2>&1; \
+	else \
+	  echo "make: no Emacs with eglot, and not root with apt-get: tests/test_emacs.py will skip" \
+	       "(install emacs-nox and elpa-eglot, or eglot from GNU ELPA)"; \
+	fi
+
+## The whole suite: lint, types, the VS Code extension, Emacs for its test, every Python, Neovim
+## and Emacs test.
+test: lint vscode emacs
 	$(BIN)/pytest
 
 clean:

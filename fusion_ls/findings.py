@@ -223,6 +223,15 @@ class BestOfVerdict(_Contract):
 class ExplainAnswer(_Contract):
     explanation: str = Field(min_length=1)
 
+    @field_validator("explanation")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        """A blank explanation explains nothing: an invalid answer (repaired once, then that
+        model failed), never an empty window in the editor."""
+        if not text.strip():
+            raise ValueError("the explanation is blank")
+        return text
+
 
 class Usage(_Result):
     prompt_tokens: int = 0

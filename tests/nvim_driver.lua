@@ -4,14 +4,31 @@
 --
 -- INIT loads the plugin and starts fusion_ls for file buffers. This script runs :FusionReview on
 -- lines 1-10 of FILE, reads back the diagnostics and the hover, applies the quick fix, runs
--- :FusionClear, :FusionReviewChanges (FILE is committed in a git repository; the fix changed it)
--- (and :checkhealth fusion_ls when asked) and writes everything it saw to RESULT.json. It asserts nothing itself: the Python test does, so failures read well.
+-- :FusionClear and :FusionReviewChanges (FILE is committed in a git repository; the fix changed
+-- it); then :FusionExplain on lines the fake models explain (1-2), fail (3-4), leave blank (6-7)
+-- and are too slow for (8-10, cleared while it runs), odd answers handed to the plugin's handlers,
+-- a review no model answers (12-14), and :checkhealth fusion_ls when asked. It writes everything
+-- it saw to RESULT.json and asserts nothing itself: the Python test does, so failures read well.
 local result_path, file, checkhealth = arg[1], arg[2], arg[3] == 'checkhealth'
 local TIMEOUT_MS = 15000
 local result = { notes = {} }
+local sink = result.notes -- where notifications go now
 
 vim.notify = function(message, level)
-  table.insert(result.notes, { message = message, level = level })
+  table.insert(sink, { message = message, level = level })
+end
+
+--- Runs `fn` with the notifications it causes collected apart; returns them.
+---@param fn fun()
+---@return {message: string, level: integer}[]
+local function noting(fn)
+  local outer = sink
+  sink = {}
+  local ok, err = pcall(fn)
+  local notes = sink
+  sink = outer
+  assert(ok, err)
+  return notes
 end
 
 ---@param what string
@@ -20,6 +37,80 @@ local function wait_for(what, condition)
   if not vim.wait(TIMEOUT_MS, condition, 10) then
     error('timed out waiting for ' .. what, 2)
   end
+end
+
+--- Waits until the client has no `workspace/executeCommand` request in flight.
+---@param client vim.lsp.Client
+local function wait_for_commands(client)
+  wait_for('the commands to finish', function()
+    for _, pending in pairs(client.requests) do
+      if pending.method == 'workspace/executeCommand' then
+        return false
+      end
+    end
+    return true
+  end)
+end
+
+--- The lines of the floating windows open now, which it closes.
+---@return string[]
+local function take_floats()
+  local lines = {}
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= '' then
+      local buf = vim.api.nvim_win_get_buf(win)
+      vim.list_extend(lines, vim.api.nvim_buf_get_lines(buf, 0, -1, false))
+      vim.api.nvim_win_close(win, true)
+    end
+  end
+  return lines
+end
+
+--- Runs an Ex command that sends a fusion command; what it notified and floated.
+---@param client vim.lsp.Client
+---@param ex string
+local function run_command(client, ex)
+  local notes = noting(function()
+    vim.cmd(ex)
+    wait_for_commands(client)
+  end)
+  return { notes = notes, float = take_floats() }
+end
+
+-- Answers the plugin's handlers may get from a server, however wrong: none may raise.
+local ODD_ANSWERS = {
+  { result = vim.NIL },
+  { result = 'ok' },
+  { result = {} },
+  { result = { status = 'ok' } },
+  { result = { status = 'ok', explanation = '' } },
+  { result = { status = 'ok', explanation = vim.NIL } },
+  { result = { status = 'ok', explanation = 42 } },
+  { result = { status = 'ok', explanation = '```\n```' } },
+  { result = { status = 'mystery' } },
+  { err = { code = -32603 } },
+  { err = { code = -32603, message = vim.NIL } },
+  { err = 'broken pipe' },
+}
+
+--- Runs `ex` with the client answering `answer` at once instead of asking the server.
+---@param client vim.lsp.Client
+---@param ex string
+---@param answer {err: any, result: any}
+local function answered(client, ex, answer)
+  local request = rawget(client, 'request') -- nil: the class's method
+  client.request = function(...) -- a method call on 0.11, client.request(...) on 0.10
+    for i = 1, select('#', ...) do
+      local handler = select(i, ...)
+      if type(handler) == 'function' then
+        handler(answer.err, answer.result, {})
+      end
+    end
+    return true, 0
+  end
+  local ok, err = pcall(run_command, client, ex)
+  client.request = request
+  return ok and err or { error = err }
 end
 
 ---@param bufnr integer
@@ -35,8 +126,9 @@ end
 
 local function run()
   -- The empty start-up buffer has no client: a command says so instead of failing silently.
-  vim.cmd('FusionReviewFile')
-  result.unattached, result.notes = result.notes, {}
+  result.unattached = noting(function()
+    vim.cmd('FusionReviewFile')
+  end)
 
   vim.cmd.edit(vim.fn.fnameescape(file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -125,6 +217,30 @@ local function run()
     return d.lnum
   end, vim.diagnostic.get(bufnr))
 
+  result.explained = run_command(client, '1,2FusionExplain')
+  result.explain_failed = run_command(client, '3,4FusionExplain')
+  result.explain_blank = run_command(client, '6,7FusionExplain')
+  -- The fake models say when they are asked (editor_home.ASKED_SLOW, in RESULT.json's directory):
+  -- clearing before the server reaches them would cancel nothing in flight.
+  local asked = vim.fs.joinpath(vim.fs.dirname(result_path), 'asked-slow')
+  result.explain_cancelled = noting(function()
+    vim.cmd('8,10FusionExplain')
+    wait_for('the models to be asked', function()
+      return vim.uv.fs_stat(asked) ~= nil
+    end)
+    vim.cmd('FusionClear')
+    wait_for_commands(client)
+  end)
+  result.odd_answers = {}
+  for _, answer in ipairs(ODD_ANSWERS) do
+    table.insert(result.odd_answers, {
+      explain = answered(client, '1,2FusionExplain', answer),
+      review = answered(client, '1,2FusionReview', answer),
+      review_changes = answered(client, 'FusionReviewChanges', answer),
+    })
+  end
+  result.review_failed = run_command(client, '12,14FusionReview')
+
   if checkhealth then
     vim.cmd('checkhealth fusion_ls')
     result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
@@ -138,4 +254,6 @@ end
 
 local ok, err = xpcall(run, debug.traceback)
 result.error = not ok and err or nil
+-- Where Neovim reports an error raised in an LSP callback ("Error SERVER_RESULT_CALLBACK_ERROR").
+result.messages = vim.api.nvim_exec2('messages', { output = true }).output
 vim.fn.writefile({ vim.json.encode(result) }, result_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,18 @@ def merging_judge(request: RecordedRequest) -> Reply:
             merged[key] = {**kept, "supporters": supporters}
     ordered = [merged[key] for key in sorted(merged)]
     return Reply(content=json.dumps({"findings": ordered, "summary": "merged by the judge"}))
+
+
+def explaining_judge(explanation: str) -> Callable[[RecordedRequest], Reply]:
+    """A judge for the editor tests: merges reviews (`merging_judge`) and answers `explanation`
+    when asked to merge explanations."""
+
+    def judge(request: RecordedRequest) -> Reply:
+        if "<explanation explainer=" in request.prompt_text:
+            return Reply(content=json.dumps({"explanation": explanation}))
+        return merging_judge(request)
+
+    return judge
 
 
 def _argued(item: dict[str, Any]) -> tuple[int, bool]:

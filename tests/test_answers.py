@@ -339,7 +339,7 @@ def test_explanation_is_parsed_from_a_fence() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['{"explanation": ""}', '{"explanation": null}', '{"text": "hi"}', "just prose"],
+    ['{"explanation": ""}', '{"explanation": " \\n"}', '{"explanation": null}', "just prose"],
 )
 def test_invalid_explanation_is_rejected(text: str) -> None:
     with pytest.raises(InvalidAnswer):

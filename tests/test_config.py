@@ -455,6 +455,27 @@ def test_describe_names_key_variables_but_never_their_values(project: Path, env:
     assert str(loaded.warnings[0]) in text
 
 
+@pytest.mark.parametrize(
+    ("key", "pool", "warned"),
+    [
+        (None, None, True),
+        ("sk-or-set", None, False),
+        (None, '["tool:ruff", { model = "qwen", provider = "local" }]', False),
+    ],
+    ids=["no-key", "key", "local-model"],
+)
+def test_describe_warns_when_no_model_can_be_asked(
+    project: Path, env: Env, key: str | None, pool: str | None, warned: bool
+) -> None:
+    local = '[providers.local]\nbase_url = "http://localhost:11434/v1"\n'
+    write_user(env, local + (f"[fusion]\npool = {pool}\n" if pool else ""))
+
+    text = describe_settings(load(project, env), {"OPENROUTER_API_KEY": key} if key else {})
+
+    warning = "no model can be asked: $OPENROUTER_API_KEY not set"
+    assert (f"warnings:\n  {warning}" in text) is warned, text
+
+
 def test_an_override_does_not_hide_an_error_in_the_file(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()

@@ -187,17 +187,31 @@ async def test_no_quick_fix_once_its_text_was_rewritten(
     assert [a for a in actions if a.title.startswith("Fusion: apply fix")] == []
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(status=500, error="down"),
+        Reply(content=json.dumps({"explanation": " \n"})),  # blank: an invalid answer
+    ],
+    ids=["failing", "blank"],
+)
 async def test_an_explanation_no_model_gave_is_an_error_not_an_empty_window(
-    client: LanguageClient, root: Path, fake: FakeOpenAI
+    client: LanguageClient, root: Path, fake: FakeOpenAI, reply: Reply
 ) -> None:
     for model in ("alpha", "beta", "gamma"):
-        fake.script(model, Reply(status=500, error="down"))
+        fake.script(model, reply)
     uri = document(client, root, "unexplained.py")
+    known, shown = set(client.progress_reports), len(client.messages)
 
     result = await command(client, "fusion.explain", uri, lines(1, 5))
 
     assert result["status"] == "error" and result["message"], result
     assert await hover(client, uri, 3) is None
+    [token] = set(client.progress_reports) - known
+    end = client.progress_reports[token][-1]
+    assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "no explanation"
+    [told] = client.messages[shown:]  # said once, as an error
+    assert told.type == types.MessageType.Error and "no model answered" in told.message
 
 
 async def test_explain_then_hover_shows_the_explanation(

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from fusion_ls.config.loading import LoadedSettings
 from fusion_ls.config.locations import environ
 from fusion_ls.config.messages import number, shown
-from fusion_ls.config.settings import ProviderSettings
+from fusion_ls.config.settings import ProviderSettings, Settings
 
 __all__ = ["describe_settings"]
 
@@ -36,6 +36,20 @@ def _describe_provider(name: str, provider: ProviderSettings, env: Mapping[str, 
     if provider.headers:
         line += f", headers: {', '.join(sorted(provider.headers))}"
     return line
+
+
+def _no_model_can_be_asked(settings: Settings, env: Mapping[str, str]) -> str | None:
+    """Why no model of the pool and judge can be asked (each one's provider needs a key that is
+    not set), or None. Reviews then fall back to the local analyzers, so it is worth a warning
+    wherever settings are checked (`config check`, the editors' health checks)."""
+    used = settings.providers_used()
+    if not used or any(provider.can_be_asked(env) for provider in used):
+        return None
+    keys = ", ".join(sorted({f"${p.api_key_env}" for p in used if p.api_key_env}))
+    return (
+        f"no model can be asked: {keys} not set and no model on a keyless (local) provider; "
+        "reviews use local analyzers only. Export the key, or add a local model to fusion.pool"
+    )
 
 
 def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> str:
@@ -68,6 +82,8 @@ def describe_settings(loaded: LoadedSettings, env: Mapping[str, str] | None = No
         "providers:",
         *(_describe_provider(name, p, env) for name, p in sorted(settings.providers.items())),
     ]
-    if loaded.warnings:
-        lines += ["warnings:", *(f"  {issue}" for issue in loaded.warnings)]
+    unusable = _no_model_can_be_asked(settings, env)
+    warnings = [*map(str, loaded.warnings), *([unusable] if unusable else [])]
+    if warnings:
+        lines += ["warnings:", *(f"  {warning}" for warning in warnings)]
     return "\n".join(lines)

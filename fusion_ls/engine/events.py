@@ -124,5 +124,6 @@ class Progress:
             count = len(event.review.findings)
             self.parts = [f"{count} finding{'' if count == 1 else 's'}"]
         else:
-            self.parts = ["explained"]
+            explained = event.explanation.explanation.strip()
+            self.parts = ["explained" if explained else "no explanation"]
         return " · ".join(self.parts)

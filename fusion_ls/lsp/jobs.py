@@ -196,10 +196,12 @@ class _Job:
         return Reviewed.of(review, stale)
 
     def _land_explanation(self, snapshot: Snapshot, result: FusedExplanation) -> CommandResult:
-        self._report_failures(result.models, result.degraded_reason)
+        reported = self._report_failures(result.models, result.degraded_reason)
         if not result.explanation.strip():
-            # Nothing to show (every model failed): an error, never an empty "explained".
+            # Nothing to show: an error the person is told of, never an empty "explained".
             reason = result.degraded_reason or "no model explained these lines"
+            if not reported:
+                self._server.show(f"fusion-ls: {reason}", types.MessageType.Error)
             return NotDone(kind="explain", status="error", message=reason)
         state = self._server.documents.get(snapshot.uri)
         lines = self._server.lines_of(snapshot.uri)
@@ -207,18 +209,22 @@ class _Job:
             return NotDone(kind="explain", status="stale")
         return Explained(explanation=result.explanation)
 
-    def _report_failures(self, models: list[ModelRun], degraded: str | None) -> None:
-        """One message per job when models failed: what to fix, not a stack trace."""
+    def _report_failures(self, models: list[ModelRun], degraded: str | None) -> bool:
+        """One message per job when models failed: what to fix, not a stack trace. Whether
+        anything was shown."""
         failed = [m for m in models if m.status not in ("ok", "late")]
         if not failed and not degraded:
-            return
+            return False
         reasons = list(dict.fromkeys(m.error for m in failed if m.error))
         if not any(m.status == "ok" for m in models):
             text = "no model answered: " + "; ".join(reasons[:3])
             self._server.show(f"fusion-ls: {text}", types.MessageType.Error)
-        elif degraded or reasons:
+            return True
+        if degraded or reasons:
             detail = degraded or "; ".join(f"{m.model}: {m.error}" for m in failed)
             self._server.show(f"fusion-ls: {detail}", types.MessageType.Warning)
+            return True
+        return False
 
 
 class WorkDone:

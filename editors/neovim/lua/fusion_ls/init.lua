@@ -26,17 +26,24 @@ local function validate(name, value, types)
   end
 end
 
+--- A file buffer's project: the nearest .fusion.toml, else .git, else the file's directory.
+---@param bufnr integer
+---@return string
+function M.root_dir(bufnr)
+  local file = vim.api.nvim_buf_get_name(bufnr)
+  return vim.fs.root(bufnr, ROOT_MARKERS) or vim.fs.dirname(file)
+end
+
 --- Starts the client for a buffer that holds a file, or attaches the running one (0.10).
 ---@param bufnr integer
 local function start(bufnr)
-  local file = vim.api.nvim_buf_get_name(bufnr)
-  if vim.bo[bufnr].buftype ~= '' or file == '' then
+  if vim.bo[bufnr].buftype ~= '' or vim.api.nvim_buf_get_name(bufnr) == '' then
     return
   end
   vim.lsp.start({
     name = NAME,
     cmd = legacy.cmd,
-    root_dir = vim.fs.root(bufnr, ROOT_MARKERS) or vim.fs.dirname(file),
+    root_dir = M.root_dir(bufnr),
     init_options = legacy.init_options,
   }, { bufnr = bufnr })
 end
@@ -104,8 +111,17 @@ function M.server_cmd()
   return legacy.cmd
 end
 
+--- What a failed request says, whatever shape the error came in.
+---@param err any
+---@return string
+local function error_text(err)
+  local message = type(err) == 'table' and err.message or err
+  return type(message) == 'string' and message ~= '' and message or vim.inspect(err)
+end
+
 --- Runs one of the server's `fusion.*` commands for a buffer (nil: for the workspace, through
---- any fusion-ls client).
+--- any fusion-ls client). `on_ok` gets the result only when it is a table with status "ok"; any
+--- other answer is reported, never raised as a Lua error.
 ---@param bufnr integer?
 ---@param command string
 ---@param arguments any[]?
@@ -120,17 +136,25 @@ local function execute(bufnr, command, arguments, on_ok)
     )
     return
   end
-  ---@param err? lsp.ResponseError
-  ---@param result? {status: string}
+  ---@param err any
+  ---@param result any
   local function handler(err, result)
+    local status = type(result) == 'table' and result.status or nil
     if err then
-      vim.notify(('fusion-ls: %s failed: %s'):format(command, err.message), vim.log.levels.ERROR)
-    elseif result and result.status == 'stale' then
+      local message = ('fusion-ls: %s failed: %s'):format(command, error_text(err))
+      vim.notify(message, vim.log.levels.ERROR)
+    elseif status == 'stale' then
       vim.notify('fusion-ls: the buffer changed too much while the models ran; run it again')
-    elseif result and result.status == 'ok' and on_ok then
-      on_ok(result)
+    elseif status == 'ok' then
+      if on_ok then
+        on_ok(result)
+      end
+    elseif status ~= 'error' and status ~= 'cancelled' then
+      -- "error" was shown by the server, "cancelled" by the progress; anything else is a bug.
+      local answer = vim.inspect(result)
+      local message = ('fusion-ls: %s gave an unexpected answer: %s'):format(command, answer)
+      vim.notify(message, vim.log.levels.WARN)
     end
-    -- status "error": the server has already shown why.
   end
   if HAS_0_11 then
     local lsp_command = { title = command, command = command, arguments = arguments }
@@ -164,6 +188,24 @@ function M.review(bufnr, first, last)
   execute(bufnr, 'fusion.review', { vim.uri_from_bufnr(bufnr), line_range(first, last) })
 end
 
+--- Shows an explanation in a floating window; an empty or odd one is said, never raised
+--- (a floating window of no width is a Lua error).
+---@param result {explanation: any}
+local function show_explanation(result)
+  local text = type(result.explanation) == 'string' and vim.trim(result.explanation) or ''
+  if text == '' then
+    vim.notify('fusion-ls: the server sent an empty explanation', vim.log.levels.WARN)
+    return
+  end
+  local lines = vim.split(text, '\n')
+  local ok = pcall(vim.lsp.util.open_floating_preview, lines, 'markdown', {
+    focus_id = 'fusion_ls_explain',
+  })
+  if not ok then -- e.g. markdown that renders to nothing: show the text as it came
+    vim.notify(text)
+  end
+end
+
 --- Explains lines first..last in a floating window; hovering the lines shows it again.
 ---@param bufnr integer
 ---@param first integer
@@ -171,14 +213,7 @@ end
 function M.explain(bufnr, first, last)
   bufnr = resolve(bufnr)
   local arguments = { vim.uri_from_bufnr(bufnr), line_range(first, last) }
-  execute(bufnr, 'fusion.explain', arguments, function(result)
-    local text = vim.trim(result.explanation or '')
-    if text == '' then -- nothing to show; a floating window of no width is an error
-      return
-    end
-    local lines = vim.split(text, '\n')
-    vim.lsp.util.open_floating_preview(lines, 'markdown', { focus_id = 'fusion_ls_explain' })
-  end)
+  execute(bufnr, 'fusion.explain', arguments, show_explanation)
 end
 
 --- Reviews the whole buffer.
@@ -205,15 +240,21 @@ end
 ---@param event {data: {client_id: integer, params: lsp.ProgressParams}}
 function M.on_progress(event)
   local client = vim.lsp.get_client_by_id(event.data.client_id)
-  local value = event.data.params.value
+  local value = vim.tbl_get(event, 'data', 'params', 'value')
   if not (client and client.name == NAME and type(value) == 'table') then
     return
   end
+  ---@param field any
+  ---@param default string
+  local function text(field, default)
+    return type(field) == 'string' and field or default
+  end
   if value.kind == 'end' then
-    vim.notify('Fusion: ' .. (value.message or 'done'), vim.log.levels.INFO)
-  else -- "begin" has the title ("Fusion: review"), a "report" the state ("round 1: 2/3 answered")
-    local text = value.kind == 'begin' and value.title or ('Fusion: ' .. (value.message or '…'))
-    vim.api.nvim_echo({ { text } }, false, {})
+    vim.notify('Fusion: ' .. text(value.message, 'done'), vim.log.levels.INFO)
+  elseif value.kind == 'begin' then -- the title ("Fusion: review")
+    vim.api.nvim_echo({ { text(value.title, 'Fusion') } }, false, {})
+  else -- a "report": the state ("round 1: 2/3 answered")
+    vim.api.nvim_echo({ { 'Fusion: ' .. text(value.message, '…') } }, false, {})
   end
 end
 
