@@ -12,6 +12,8 @@ from fusion_ls.findings import (
     ModelRun,
     Severity,
     Usage,
+    counted_as,
+    is_analyzer,
 )
 
 __all__ = [
@@ -50,7 +52,8 @@ def _usage_text(usage: Usage) -> str:
 
 def status_line(run: ModelRun, width: int) -> str:
     latency = f"{run.latency_s:.2f} s" if run.latency_s is not None else "-"
-    detail = _usage_text(run.usage) if run.status == "ok" else ""
+    spent = run.status == "ok" and not is_analyzer(run.model)  # an analyzer spends no tokens
+    detail = _usage_text(run.usage) if spent else ""
     if run.error:
         detail = f"{detail}; {run.error}" if detail else run.error
     status = "cached" if run.cached else run.status
@@ -60,7 +63,8 @@ def status_line(run: ModelRun, width: int) -> str:
 def _status_block(models: Sequence[ModelRun], judge: ModelRun | None) -> list[str]:
     runs = [*models, *([judge] if judge else [])]
     width = max((len(run.model) for run in runs), default=0)
-    block = ["models:", *(status_line(run, width) for run in models)]
+    heading = f"{counted_as(run.model for run in models)}:"
+    block = [heading, *(status_line(run, width) for run in models)]
     if judge is not None:
         block += ["judge:", status_line(judge, width)]
     return block
@@ -121,6 +125,5 @@ def models_answered(runs: Sequence[ModelRun], *, analyzers_count: bool = False) 
     """Whether a model (not a local analyzer, named `tool:…`) answered; with
     `analyzers_count`, whether anyone did."""
     return any(
-        run.status == "ok" and (analyzers_count or not run.model.startswith("tool:"))
-        for run in runs
+        run.status == "ok" and (analyzers_count or not is_analyzer(run.model)) for run in runs
     )

@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import PurePath
 from typing import TypeVar
 
 from fusion_ls.config.settings import ModelRef, Settings
@@ -64,10 +65,11 @@ from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
     ModelRun,
+    counted_as,
 )
 from fusion_ls.reviewers.base import Code, Prompt, Reply, Reviewer
 from fusion_ls.reviewers.chat import ChatMessage
-from fusion_ls.reviewers.registry import Reviewers
+from fusion_ls.reviewers.registry import Reviewers, checked_categories
 from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["CodeRequest", "Engine", "language_for"]
@@ -230,8 +232,9 @@ class Engine:
 
     async def _review_pool(self, path: str) -> tuple[dict[str, Reviewer], str | None]:
         """The pool for this review: the configured one, or, when no member that can reason
-        can be asked at all (no key, nothing listening), what is left of it — local analyzers
-        — with a notice saying so."""
+        can be asked at all (no key, nothing listening), the local analyzers that can review
+        `path`, with a notice saying so (the one place a missing key is told). When nothing
+        can review it, one UsageError says why."""
         pool = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
         if not self._offline_fallback:
             return pool, None
@@ -239,10 +242,22 @@ class Engine:
         usable = {name: r for name, r in pool.items() if problems[name] is None}
         if len(usable) == len(pool) or any("judge" in r.capabilities for r in usable.values()):
             return pool, None
-        fallback = usable or {r.name: r for r in self._reviewers.analyzers_for(path)}
-        if not fallback:
-            return pool, None
         reasons = "; ".join(dict.fromkeys(p for p in problems.values() if p))
+        fallback = {n: r for n, r in usable.items() if r.declines(path) is None}
+        missing: list[str] = []
+        for analyzer in [] if fallback else self._reviewers.analyzers_for(path):
+            problem = await analyzer.unavailable()
+            if problem is None:
+                fallback[analyzer.name] = analyzer
+            else:
+                missing.append(problem)
+        if not fallback:
+            suffix = PurePath(path).suffix or "extension-less"
+            tools = f" ({'; '.join(missing)})" if missing else ""
+            raise UsageError(
+                f"nothing can review {path}: no model can be used ({reasons}), and no local "
+                f"analyzer for {suffix} files is installed{tools}"
+            )
         notice = (
             f"no model provider can be used ({reasons}); reviewing with local analyzers only: "
             f"{', '.join(fallback)}"
@@ -278,7 +293,15 @@ class Engine:
         latest = {m: answers[m].findings for m in pool if m in answers}
         found = consensus(prepared.excerpt.path, cluster(latest), len(pool))
         dial = Dial.of(self.settings.review, len(pool), provisional=True)
-        shown = postprocess(found, prepared.doc.reviewed, latest, failed=runs.failed(), dial=dial)
+        shown = postprocess(
+            found,
+            prepared.doc.reviewed,
+            latest,
+            failed=runs.failed(),
+            dial=dial,
+            answered_by=counted_as(pool),
+            coverage={m: checked_categories(m) for m in pool},
+        )
         return Provisional(tuple(shown.findings), len(latest), len(pool))
 
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
@@ -329,7 +352,7 @@ class Engine:
         outcome = _Outcome(Fused([], "No model answered; see each model's status."), None)
         if final:
             clusters = cluster({m: a.findings for m, a in final.items()})
-            skip = self._judge_skip_reason(len(final), clusters)
+            skip = self._judge_skip_reason(len(final), clusters, offline=notice is not None)
             if skip is None:
                 yield JudgeStarted(fusion.judge.name)
             outcome = await self._fuse(mode, prepared, final, clusters, skip)
@@ -345,6 +368,8 @@ class Engine:
             {m: a.findings for m, a in final.items()},
             failed=runs.failed(),
             dial=Dial.of(self.settings.review, max(len(final), 1)),
+            answered_by=counted_as(final),
+            coverage={m: checked_categories(m) for m in final},
         )
         findings = shown.findings
         yield ReviewFinished(
@@ -368,10 +393,15 @@ class Engine:
             )
         )
 
-    def _judge_skip_reason(self, answered: int, clusters: Sequence[Cluster]) -> str | None:
-        """Why the judge is not needed, or None when it is."""
+    def _judge_skip_reason(
+        self, answered: int, clusters: Sequence[Cluster], *, offline: bool
+    ) -> str | None:
+        """Why the judge is not needed (or cannot be asked: offline, only analyzers answered),
+        or None when it is."""
         if answered == 1:
             return "only one model answered"
+        if offline:
+            return "offline: no model to judge; the analyzers' consensus is the result"
         if not self.settings.fusion.judge_on_agreement and all_agree(clusters, answered):
             return "every model found the same; no judge needed (judge_on_agreement = false)"
         return None

@@ -1,6 +1,9 @@
 """The one step every finding passes before anyone sees it, provisional or fused.
 
-It keeps findings inside the review's scope, says how many pool models failed, applies the
+It keeps findings inside the review's scope, counts who could have raised each finding (a local
+analyzer that does not check a category neither agrees nor disagrees with a finding of it, so
+ruff's S608 and bandit's B608 are `2/2 analyzers` beside mypy, which checks types only), says
+how many pool models failed, applies the
 agreement dial (`review.min_agreement`: findings fewer models raised are demoted to hints, or
 hidden and counted), records what each supporting model said in its own words (hover shows
 it), and orders them by place. Later policies that decide what is shown (suppressions) belong
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from fusion_ls.config.settings import MinAgreement, ReviewSettings
 from fusion_ls.engine.fusion.consensus import sort_findings
 from fusion_ls.engine.fusion.matching import Matcher
-from fusion_ls.findings import Finding, ProposedFinding, Scope, Statement
+from fusion_ls.findings import Category, Counted, Finding, ProposedFinding, Scope, Statement
 
 __all__ = ["Dial", "Shown", "needed", "postprocess"]
 
@@ -42,10 +45,11 @@ class Dial:
     def of(cls, review: ReviewSettings, expected: int, *, provisional: bool = False) -> Dial:
         return cls(review.min_agreement, review.below_agreement, expected, provisional)
 
-    def threshold(self, answered: int) -> int | None:
-        """The agreement findings need; None for provisional results while too few models
-        answered for any finding to reach it (they would all be demoted, then restored)."""
-        least = needed(self.min_agreement, self.expected)
+    def threshold(self, answered: int, checking: int | None = None) -> int | None:
+        """The agreement a finding needs, of the `checking` reviewers that check its category
+        (all of them when None); None for provisional results while too few models answered
+        for it to reach that (it would be demoted, then restored)."""
+        least = needed(self.min_agreement, min(self.expected, checking or self.expected))
         return None if self.provisional and answered < least else least
 
 
@@ -64,18 +68,28 @@ def postprocess(
     *,
     failed: int = 0,
     dial: Dial | None = None,
+    answered_by: Counted = "models",
+    coverage: Mapping[str, frozenset[Category]] | None = None,
 ) -> Shown:
-    """`findings` as they are published: in scope, with failures, the dial, statements, and in
-    line order."""
+    """`findings` as they are published: in scope, with failures, the dial, statements, what
+    the agreement counts (`answered_by`), and in line order. `coverage`, when given, holds the
+    categories each counted reviewer checks; a finding's `answered` then counts only those
+    that check its category."""
     matcher = Matcher.over(f for own in answers.values() for f in own)
-    threshold = dial.threshold(len(answers)) if dial else None
     kept: list[Finding] = []
     hidden = 0
     for finding in findings:
         if finding.line_start not in scope:
             continue
+        checking = None
+        if coverage is not None:
+            checking = sum(finding.category in checks for checks in coverage.values())
+            checking = max(checking, len(finding.models), 1)
+        threshold = dial.threshold(len(answers), checking) if dial else None
         update: dict[str, object] = {
+            "answered": checking or finding.answered,
             "failed": failed,
+            "answered_by": answered_by,
             "statements": _statements(finding, answers, matcher),
         }
         if threshold is not None and len(finding.models) < threshold:

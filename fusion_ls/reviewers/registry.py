@@ -16,12 +16,20 @@ from functools import cache
 from typing import TypeVar
 
 from fusion_ls.config.settings import ModelRef, Settings
+from fusion_ls.findings import CATEGORIES, Category, is_analyzer
 from fusion_ls.reviewers import tools
 from fusion_ls.reviewers.base import Reviewer
 from fusion_ls.reviewers.chat_model import ChatModel, ChatOptions
 from fusion_ls.reviewers.runtime import Runtime
 
-__all__ = ["ANALYZERS", "AnalyzerFactory", "Reviewers", "analyzers", "register_analyzer"]
+__all__ = [
+    "ANALYZERS",
+    "AnalyzerFactory",
+    "Reviewers",
+    "analyzers",
+    "checked_categories",
+    "register_analyzer",
+]
 
 AnalyzerFactory = Callable[[float], Reviewer]
 """Builds an analyzer from its time budget in seconds (a class whose __init__ takes it)."""
@@ -49,6 +57,13 @@ def analyzers() -> Mapping[str, AnalyzerFactory]:
     """Every registered analyzer by tool name (`ruff` for `tool:ruff`)."""
     _import_tools()
     return ANALYZERS
+
+
+def checked_categories(name: str) -> frozenset[Category]:
+    """The categories pool member `name` looks for: an analyzer's own (bandit: security),
+    every category for a model."""
+    factory = analyzers().get(name.removeprefix("tool:")) if is_analyzer(name) else None
+    return frozenset(getattr(factory, "checks", CATEGORIES))
 
 
 class Reviewers:
