@@ -1,4 +1,4 @@
-"""`tool:go-vet`: `go vet`'s report on Go, when `go` is on PATH.
+"""`tool:govet`: `go vet`'s report on Go, when `go` is on PATH.
 
 go vet's analyzers report code that compiles but is wrong (a copied lock, a printf verb of the
 wrong type, a loop variable captured by a goroutine), so each is a bug; code that does not
@@ -39,7 +39,7 @@ class _Diagnostic(BaseModel):
 class GoVet(Analyzer):
     """`go vet -json` on the reviewed text (its report comes on stderr)."""
 
-    tool = "go-vet"
+    tool = "govet"
     executable = "go"
     suffixes = frozenset({".go"})
     checks = frozenset({"bug", "correctness"})
