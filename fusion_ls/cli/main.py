@@ -48,6 +48,7 @@ from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.errors import ConfigError, FusionError, UsageError
 from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
 from fusion_ls.reviewers.model_check import ModelCheck, check_models
+from fusion_ls.reviewers.registry import describe_analyzers
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -352,6 +353,9 @@ def _config_command(args: argparse.Namespace) -> int:
     print("models:")
     for check in checks:
         print(f"  {check.describe()}")
+    print("analyzers (review offline, or as tool:NAME in the pool):")
+    for line in describe_analyzers():
+        print(f"  {line}")
     unknown = [check for check in checks if check.unknown]
     for check in unknown:
         print(f"fusion-ls: {check.describe()}", file=sys.stderr)

@@ -21,6 +21,7 @@ from fusion_ls.reviewers import tools
 from fusion_ls.reviewers.base import Reviewer
 from fusion_ls.reviewers.chat_model import ChatModel, ChatOptions
 from fusion_ls.reviewers.runtime import Runtime
+from fusion_ls.reviewers.tools.base import Analyzer
 
 __all__ = [
     "ANALYZERS",
@@ -28,6 +29,7 @@ __all__ = [
     "Reviewers",
     "analyzers",
     "checked_categories",
+    "describe_analyzers",
     "register_analyzer",
 ]
 
@@ -64,6 +66,19 @@ def checked_categories(name: str) -> frozenset[Category]:
     every category for a model."""
     factory = analyzers().get(name.removeprefix("tool:")) if is_analyzer(name) else None
     return frozenset(getattr(factory, "checks", CATEGORIES))
+
+
+def describe_analyzers() -> list[str]:
+    """One line per analyzer: what it reviews, and its program or how to install it."""
+    lines = []
+    for name, factory in sorted(analyzers().items()):
+        analyzer = factory(0.0)
+        if isinstance(analyzer, Analyzer):
+            suffixes = " ".join(sorted(analyzer.suffixes))
+            lines.append(f"tool:{name} ({suffixes}): {analyzer.located()}")
+        else:  # registered by a plugin or a test, not built on `Analyzer`
+            lines.append(f"tool:{name}: registered")
+    return lines
 
 
 class Reviewers:

@@ -113,6 +113,11 @@ class Analyzer(ABC):
     async def unavailable(self) -> str | None:
         return None if self.program() is not None else self._missing()
 
+    def located(self) -> str:
+        """Where its program is, or how to install it (`fusion-ls config check` says)."""
+        program = self.program()
+        return " ".join(program) if program else self._missing()
+
     def launcher(self) -> list[str]:
         """`program()`, or the error a pool member that cannot run reports."""
         program = self.program()
