@@ -120,8 +120,12 @@ class Engine:
 
     # -- shared steps --------------------------------------------------------------------
 
-    async def _prepare(self, request: CodeRequest) -> _Prepared:
-        """Check the request may be sent at all, then build what the reviewers will see."""
+    async def _prepare(
+        self, request: CodeRequest, reviewers: Mapping[str, Reviewer] | None = None
+    ) -> _Prepared:
+        """Check the request may be sent at all, then build what the reviewers will see.
+        `reviewers` is the review's pool when it is not the configured one (the offline
+        fallback: local analyzers, and no judge to pay for)."""
         self._refuse_excluded(request)
         lines = split_lines(request.text)
         if not any(line.strip() for line in lines):
@@ -134,8 +138,11 @@ class Engine:
         )
         fusion = self.settings.fusion
         rounds = fusion.rounds if fusion_mode(request.mode or fusion.mode).debates else 1
-        pool = [self._reviewers.get(ref) for ref in self._pool.values()]
-        judge = self._reviewers.get(fusion.judge)
+        configured = reviewers is None
+        if reviewers is None:
+            reviewers = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
+        pool = list(reviewers.values())
+        judge = self._reviewers.get(fusion.judge) if configured else None
         await refuse_over_budget(self.settings, self._runtime, pool, judge, code_tokens, rounds)
         sent = list(lines)
         redacted = 0
@@ -307,12 +314,13 @@ class Engine:
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Review the request's lines; the last event is `ReviewFinished`."""
         started = time.monotonic()
-        prepared = await self._prepare(request)
+        self._refuse_excluded(request)  # before saying that nothing else could review it
+        reviewers, notice = await self._review_pool(request.path)
+        prepared = await self._prepare(request, None if notice is None else reviewers)
         excerpt = prepared.excerpt
         fusion = self.settings.fusion
         instructions = self.settings.review.instructions
         mode = fusion_mode(request.mode or fusion.mode)
-        reviewers, notice = await self._review_pool(request.path)
         if notice is not None:
             yield Notice(notice)
         pool = list(reviewers)

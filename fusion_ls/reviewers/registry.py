@@ -117,8 +117,10 @@ class Reviewers:
         return self._wrapped(reviewer)
 
     def analyzers_for(self, path: str) -> list[Reviewer]:
-        """Every registered analyzer that reviews `path` (the offline fallback's pool)."""
-        built = (self._wrapped(factory(self._timeout_s)) for factory in analyzers().values())
+        """Every registered analyzer that reviews `path` (the offline fallback's pool), by
+        name."""
+        factories = sorted(analyzers().items())
+        built = (self._wrapped(factory(self._timeout_s)) for _, factory in factories)
         return [reviewer for reviewer in built if reviewer.declines(path) is None]
 
     def _wrapped(self, reviewer: Reviewer) -> Reviewer:
