@@ -149,7 +149,7 @@ async def test_a_program_not_on_path_says_how_to_install_it(
 
     why = await analyzer.unavailable()
 
-    assert why is not None and "is not installed (not on PATH)" in why and install in why
+    assert why is not None and "is not on PATH (install: " in why and install in why
     assert install in analyzer.located()
     with pytest.raises(ProviderError, match="not on PATH") as e:
         await analyzer.review(["x"], "x" + min(analyzer.suffixes), tmp_path, 5)

@@ -199,7 +199,7 @@ def test_a_file_nothing_can_review_gets_one_line_and_exit_2(
     assert line.count("OPENROUTER_API_KEY is not set") == 1
     assert f"no local analyzer for {Path(name).suffix} files is installed" in line
     if name == "app.js":
-        assert "oxlint is not installed" in line  # and how to install it
+        assert "; oxlint is not on PATH (install: npm install -g oxlint" in line
     assert fake_openai.requests == []
 
 

@@ -82,8 +82,9 @@ def _redaction_note(count: int) -> list[str]:
     return [f"{count} secret{'' if count == 1 else 's'} replaced by placeholders before sending"]
 
 
-def render_review(review: FusedReview, lines: Sequence[str]) -> str:
-    out = [f"note: {review.notice}"] if review.notice else []
+def render_review(review: FusedReview, lines: Sequence[str], *, notice: bool = True) -> str:
+    """The text report; `notice=False` leaves the note out (a many-file run says it once)."""
+    out = [f"note: {review.notice}"] if review.notice and notice else []
     out += [finding_line(review.path, finding, lines) for finding in review.findings]
     if out:
         out.append("")

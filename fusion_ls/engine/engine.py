@@ -60,7 +60,7 @@ from fusion_ls.engine.prompts import (
 from fusion_ls.engine.redact import make_visible, redact
 from fusion_ls.engine.request import CodeRequest, language_for
 from fusion_ls.engine.rounds import Runs, consensus_summary, quorum_shortfall, total_usage
-from fusion_ls.errors import ProviderError, UsageError
+from fusion_ls.errors import NoReviewer, ProviderError, UsageError
 from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
@@ -241,7 +241,7 @@ class Engine:
         """The pool for this review: the configured one, or, when no member that can reason
         can be asked at all (no key, nothing listening), the local analyzers that can review
         `path`, with a notice saying so (the one place a missing key is told). When nothing
-        can review it, one UsageError says why."""
+        can review it, NoReviewer says why."""
         pool = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
         if not self._offline_fallback:
             return pool, None
@@ -260,10 +260,9 @@ class Engine:
                 missing.append(problem)
         if not fallback:
             suffix = PurePath(path).suffix or "extension-less"
-            tools = f" ({'; '.join(missing)})" if missing else ""
-            raise UsageError(
-                f"nothing can review {path}: no model can be used ({reasons}), and no local "
-                f"analyzer for {suffix} files is installed{tools}"
+            tools = "".join(f"; {problem}" for problem in missing)
+            raise NoReviewer(
+                path, reasons, f"no local analyzer for {suffix} files is installed{tools}"
             )
         notice = (
             f"no model provider can be used ({reasons}); reviewing with local analyzers only: "

@@ -108,7 +108,7 @@ class Analyzer(ABC):
         return [found] if found else None
 
     def _missing(self) -> str:
-        return f"{self.executable or self.tool} is not installed (not on PATH): {self.install}"
+        return f"{self.executable or self.tool} is not on PATH (install: {self.install})"
 
     async def unavailable(self) -> str | None:
         return None if self.program() is not None else self._missing()

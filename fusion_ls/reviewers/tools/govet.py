@@ -43,7 +43,7 @@ class GoVet(Analyzer):
     executable = "go"
     suffixes = frozenset({".go"})
     checks = frozenset({"bug", "correctness"})
-    install = "install Go (https://go.dev/dl, or apt-get install golang-go)"
+    install = "Go from go.dev/dl, or apt-get install golang-go"
 
     async def review(
         self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float

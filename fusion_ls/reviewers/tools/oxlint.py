@@ -68,7 +68,7 @@ class Oxlint(Analyzer):
 
     tool = "oxlint"
     suffixes = frozenset({".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"})
-    install = "npm install -g oxlint (or npx oxlint), or see oxc.rs"
+    install = "npm install -g oxlint, or see oxc.rs"
 
     async def review(
         self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
