@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: review explain test lint vscode clean
+.PHONY: review explain test lint vscode analyzers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,21 @@ lint: $(STAMP)
 vscode:
 	cd editors/vscode && npm ci --no-audit --no-fund && npm run ci
 
+## The analyzers found on PATH that are cheap to add, so their tests run instead of skipping:
+## oxlint from npm into .venv/node (no root needed), shellcheck from Debian when run as root.
+## Either may fail (no network, no root): its tests then skip and say why.
+NODE_TOOLS := $(VENV)/node/node_modules/.bin
+analyzers: $(STAMP)
+	@test -x $(NODE_TOOLS)/oxlint || npm install --silent --no-audit --no-fund \
+		--prefix $(VENV)/node oxlint || echo "oxlint not installed; its tests will skip" >&2
+	@command -v shellcheck >/dev/null || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null \
+		&& { apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null && apt-get install -y -qq shellcheck >/dev/null; }; }; } \
+		|| echo "shellcheck not installed; its tests will skip" >&2
+
 ## The whole suite: lint, types, the VS Code extension, every Python and Neovim test.
-test: lint vscode
-	$(BIN)/pytest
+test: lint vscode analyzers
+	PATH="$(abspath $(NODE_TOOLS)):$$PATH" $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
