@@ -3,9 +3,11 @@ anchor → postprocess.
 
 This is the only entry point the adapters use. `Engine.review` and `Engine.explain` are async
 generators of progress events whose last event carries the result (`events.drain` runs one to
-its end); cancelling the consumer cancels every model call in flight. The engine never knows
-whether a pool member is a chat model or an analyzer: it asks each through `Reviewer`, and it
-fuses through the mode registry.
+its end); cancelling the consumer cancels every model call in flight. The engine asks a chat
+model and an analyzer alike, through `Reviewer`, and fuses through the mode registry; only the
+counting tells them apart, by name (`tool:…`): which categories a member checks, whether a
+review's agreement counts `models` or `analyzers`, and that analyzers alone are all waited for
+and have no judge.
 
 It is longer than 450 lines because review and explain share every private step (prepare,
 rounds, judge, shuffle); the steps that stand alone live beside it (rounds, postprocess,
