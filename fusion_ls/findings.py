@@ -5,8 +5,10 @@ Lines are 1-based and absolute everywhere in this module, as in prompts and the 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,6 +41,7 @@ __all__ = [
     "Scope",
     "Severity",
     "Statement",
+    "SuppressionNote",
     "Usage",
     "counted_as",
     "is_analyzer",
@@ -150,12 +153,37 @@ def _end_defaults_to_start(data: Any) -> Any:
     return data
 
 
+_HUNK = re.compile(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
 class Fix(_Contract):
     line_start: int
     line_end: int
     replacement: str
 
     _default_end = model_validator(mode="before")(_end_defaults_to_start)
+
+    def replacement_lines(self) -> list[str]:
+        """The new text of the fix's lines, one entry per line ("" is one empty line)."""
+        return self.replacement.split("\n")
+
+    def diff(self, lines: Sequence[str], before: str, after: str) -> list[str]:
+        """The fix as a unified diff against the document's `lines`, its hunks numbered as in
+        the document (the editor's hover and `review --show-fixes` show the same diff)."""
+        old = [f"{line}\n" for line in lines[self.line_start - 1 : self.line_end]]
+        new = [f"{line}\n" for line in self.replacement_lines()]
+        shift = self.line_start - 1
+
+        def numbered(line: str) -> str:
+            return _HUNK.sub(
+                lambda m: (
+                    f"@@ -{int(m[1]) + shift}{m[2] or ''} +{int(m[3]) + shift}{m[4] or ''} @@"
+                ),
+                line,
+            )
+
+        diff = difflib.unified_diff(old, new, before, after, lineterm="\n")
+        return [numbered(line.rstrip("\n")) for line in diff]
 
 
 def _lower(value: Any) -> Any:
@@ -310,6 +338,14 @@ def _ranges_default_to_lines(data: Any) -> Any:
     return data
 
 
+class SuppressionNote(_Result):
+    """A `fusion: ignore` comment worth a look: it suppressed nothing, or names no category."""
+
+    line: int
+    comment: str
+    reason: str
+
+
 class FusedReview(_Result):
     """The result of one review: the JSON output of `fusion-ls review --format json`."""
 
@@ -324,8 +360,18 @@ class FusedReview(_Result):
     degraded: bool = False
     degraded_reason: str | None = None
     dropped: int = 0
+    """Findings whose quote was not at or near their cited lines, or that were unusable."""
+    outside: int = 0
+    """Findings about lines outside the reviewed ones (the context sent around them)."""
     hidden: int = 0
     """Findings below `review.min_agreement` with `below_agreement = "hide"`: counted only."""
+    suppressed: int = 0
+    """Findings a `fusion: ignore` comment or an excluded category kept from being shown."""
+    baselined: int = 0
+    """Findings the baseline (`review.baseline`) kept from being shown."""
+    unused_suppressions: list[SuppressionNote] = Field(default_factory=list)
+    rule_files: list[str] = Field(default_factory=list)
+    """The team's rule files sent to the models as conventions, relative to the project."""
     redacted: int = 0
     notice: str | None = None
     usage: Usage

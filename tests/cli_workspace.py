@@ -48,6 +48,10 @@ class Workspace:
         )
         return Run(done.returncode, done.stdout, done.stderr)
 
+    def run_with(self, env: dict[str, str], *args: str) -> Run:
+        """`run` with these environment variables added."""
+        return Workspace(self.root, {**self.env, **env}).run(*args)
+
     def user_config(self, text: str) -> None:
         path = self.root / "xdg" / "fusion-ls" / "config.toml"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,7 @@ async def start(
         Union[types.Command, types.CodeAction],  # noqa: UP007 - the key lsprotocol registered
         lambda obj, _: converter.structure(obj, _command_or_action(obj)),
     )
-    await client.initialize_session(
+    initialized = await client.initialize_session(
         types.InitializeParams(
             capabilities=(client_capabilities(profile) if isinstance(profile, str) else profile),
             root_uri=root.as_uri(),
@@ -69,6 +69,7 @@ async def start(
             initialization_options=options,
         )
     )
+    client.server_capabilities = initialized.capabilities  # type: ignore[attr-defined]
     return client
 
 

@@ -4,8 +4,8 @@
 --
 -- INIT loads the plugin and starts fusion_ls for file buffers. This script runs :FusionReview on
 -- lines 1-10 of FILE, reads back the diagnostics and the hover, applies the quick fix, runs
--- :FusionClear (and :checkhealth fusion_ls when asked) and writes everything it saw to
--- RESULT.json. It asserts nothing itself: the Python test does, so failures read well.
+-- :FusionClear, :FusionReviewChanges (FILE is committed in a git repository; the fix changed it)
+-- (and :checkhealth fusion_ls when asked) and writes everything it saw to RESULT.json. It asserts nothing itself: the Python test does, so failures read well.
 local result_path, file, checkhealth = arg[1], arg[2], arg[3] == 'checkhealth'
 local TIMEOUT_MS = 15000
 local result = { notes = {} }
@@ -64,10 +64,16 @@ local function run()
       published_at_end = published
     end,
   })
-  vim.cmd('1,10FusionReview')
-  wait_for('the review', function()
-    return published_at_end ~= nil and published > published_at_end
-  end)
+  -- A review of one range publishes after its progress ends; a review of changes publishes each
+  -- file as it lands, before its progress ends.
+  local function review(command, before_end)
+    published, published_at_end = 0, nil
+    vim.cmd(command)
+    wait_for(command, function()
+      return published_at_end ~= nil and published > (before_end and 0 or published_at_end)
+    end)
+  end
+  review('1,10FusionReview')
 
   local diagnostics = vim.diagnostic.get(bufnr)
   table.sort(diagnostics, function(a, b)
@@ -112,6 +118,12 @@ local function run()
     return #vim.diagnostic.get(bufnr) == 0
   end)
   result.cleared = true
+
+  -- The quick fix left line 5 changed (unsaved): a review of changes reviews that line only.
+  review('FusionReviewChanges', true)
+  result.changes = vim.tbl_map(function(d)
+    return d.lnum
+  end, vim.diagnostic.get(bufnr))
 
   if checkhealth then
     vim.cmd('checkhealth fusion_ls')

@@ -13,6 +13,7 @@ from timing import finishes_within
 
 from fusion_ls.engine.anchoring import (
     NEAR_LINES,
+    Anchored,
     SentText,
     anchor,
     anchor_all,
@@ -294,14 +295,17 @@ def test_anchor_all_keeps_order_and_counts_drops() -> None:
         make(40, ""),
     ]
 
-    kept, dropped = anchor_all(findings, DOC)
+    placed = anchor_all(findings, DOC)
 
-    assert [span(f) for f in kept] == [(20, 20), (33, 33)]
-    assert dropped == 3
+    assert [span(f) for f in placed.kept] == [(20, 20), (33, 33)]
+    assert (placed.unquoted, placed.outside) == (
+        2,
+        1,
+    )  # line 5 is context: true, but not what was asked
 
 
 def test_anchor_all_of_nothing() -> None:
-    assert anchor_all([], DOC) == ([], 0)
+    assert anchor_all([], DOC) == Anchored([], 0, 0)
 
 
 def test_sent_text_lines_are_one_based_and_blank_outside() -> None:

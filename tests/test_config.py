@@ -199,6 +199,27 @@ def test_wrong_type_deep_in_a_table(project: Path, env: Env) -> None:
     assert issue.message == "must be an integer (got 'many')"
 
 
+def test_on_save_keys_are_checked_with_their_lines(project: Path, env: Env) -> None:
+    write(
+        project / PROJECT_FILE,
+        """
+        [review]
+        on_save = "sometimes"
+        on_save_debounce_ms = -5
+        """,
+    )
+    issues = config_errors(project, env)
+    assert (only(issues, "review.on_save").line, only(issues, "review.on_save").message) == (
+        2,
+        "must be true or false (got 'sometimes')",
+    )
+    assert only(issues, "review.on_save_debounce_ms").line == 3
+    write(project / PROJECT_FILE, "[review]\non_save = true\non_save_debounce_ms = 200\n")
+    review = load(project, env).settings.review
+    assert (review.on_save, review.on_save_debounce_ms) == (True, 200)
+    assert Settings().review.on_save is False
+
+
 def test_wrong_type_for_a_whole_table(project: Path, env: Env) -> None:
     write(project / PROJECT_FILE, 'title = "x"\nfusion = 3\n')
     issue = only(config_errors(project, env), "fusion")

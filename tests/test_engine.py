@@ -206,7 +206,7 @@ async def test_anchoring_moves_drops_and_confines_findings(fake_openai: FakeOpen
     )
 
     assert [(f.line_start, f.agreement) for f in result.findings] == [(9, "3/3")]
-    assert result.dropped == 2
+    assert (result.dropped, result.outside) == (1, 1)  # a bad quote; line 14 is context
     sent = fake_openai.requests_for("alpha")[0].prompt_text
     assert "> 9 | " in sent and 'reviewed="8-10"' in sent
 

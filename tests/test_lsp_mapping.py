@@ -398,7 +398,7 @@ def test_finding_hover_shows_the_fix_as_a_unified_diff() -> None:
 
     text = finding_hover(finding, make_review([finding]), LINES)
 
-    assert "```diff\n--- current\n+++ fixed\n@@ -1 +1 @@\n" in text
+    assert "```diff\n--- current\n+++ fixed\n@@ -3 +3 @@\n" in text  # numbered as in the file
     assert "\n-    return total / len(values)\n" in text
     assert "\n+    return total / len(values) if values else 0.0\n" in text
 

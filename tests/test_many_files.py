@@ -11,7 +11,8 @@ from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, Reply
 from reviewers import SAMPLE, finding, merging_judge, review
 
-from fusion_ls.cli.targets import _parse_diff, from_diff, from_paths
+from fusion_ls.cli.targets import from_diff, from_paths
+from fusion_ls.engine.changes import parse_diff
 from fusion_ls.findings import LineRange
 
 CHANGED = finding(2, "total = 0", "Accumulator starts at 0 but the loop skips index 0")
@@ -84,7 +85,7 @@ def test_the_diff_parser_knows_binary_files_submodules_and_deletions_only() -> N
         "diff --git a/y.py b/y.py\n--- a/y.py\n+++ b/y.py\n@@ -3,2 +2,0 @@\n-x\n-y\n"
     )
 
-    assert [(name, why) for name, _, why in _parse_diff(text)] == [
+    assert [(name, why) for name, _, why in parse_diff(text)] == [
         ("img.png", "binary"),
         ("lib", "a submodule"),
         ("y.py", "only deletions"),

@@ -86,9 +86,11 @@ def _prepare(setup: str, home: Path, fake: FakeOpenAI) -> tuple[list[str], dict[
         'max_retries = 0\n\n[fusion]\npool = ["alpha", "beta", "gamma"]\njudge = "judge"\n'
     )
     project = home / "project"
-    (project / ".git").mkdir(parents=True)
-    (project / "src").mkdir()
+    (project / "src").mkdir(parents=True)
     shutil.copy(SAMPLE, project / "src" / "sample.py")
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "start"]):
+        identity = ["-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+        subprocess.run(["git", "-C", str(project), *identity, *command], check=True)
     init = home / "init.lua"
     init.write_text(
         "vim.g.loaded_python3_provider = 0 -- its detection takes seconds on each Python file\n"
@@ -173,7 +175,7 @@ def test_the_server_starts_at_the_project_root_with_the_editor_options(session: 
 
 
 def test_a_range_review_shows_the_fused_findings_as_diagnostics(session: Session) -> None:
-    [alpha] = session.fake.requests_for("alpha")
+    alpha = session.fake.requests_for("alpha")[0]
     assert 'reviewed="1-10"' in alpha.prompt_text  # :1,10 became lines 1-10, not 1-11
     assert [
         (d["lnum"], d["col"], d["source"], d["code"], d["severity"], d["message"])
@@ -203,6 +205,14 @@ def test_the_quick_fix_edits_only_the_finding_and_clear_removes_the_findings(
     expected[4] = FIX["replacement"]
     assert session.result["fixed"] == expected
     assert session.result["cleared"] is True  # the driver waited for no diagnostics after it
+
+
+def test_review_changes_reviews_the_changed_lines_of_the_buffer(session: Session) -> None:
+    last = session.fake.requests_for("alpha")[-1]
+    assert 'path="src/sample.py"' in last.prompt_text and 'reviewed="5-5"' in last.prompt_text
+    assert "if values else 0.0" in last.prompt_text  # the buffer, fixed and not saved
+    assert session.result["changes"] == [4]  # SQLI on line 9 is not on a changed line
+    assert {"message": "Fusion: 1 finding in 1 file", "level": 2} in session.result["notes"]
 
 
 def test_checkhealth_finds_the_server_and_reports_its_settings(

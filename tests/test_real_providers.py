@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_workspace import KEY, Run, Workspace
+from cli_workspace import KEY, ROOT, Run, Workspace
 from fake_openai import FakeOpenAI, RecordedRequest, Reply
 from lsp_client import command, lines, open_document, server_env, start, until
 from lsprotocol import types
@@ -71,6 +71,7 @@ def workspace_for(tmp_path: Path, fake: FakeOpenAI, provider: str, fusion: str =
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "OPENROUTER_API_KEY": KEY,
+        "PYTHONPATH": str(ROOT),  # the fusion_ls beside these tests, wherever it is installed
     }
     space = Workspace(tmp_path, env)
     space.user_config(
@@ -285,16 +286,35 @@ def test_config_check_flags_an_unknown_model_with_a_suggestion(
     tmp_path: Path, openrouter: FakeOpenAI
 ) -> None:
     space = workspace_for(
-        tmp_path, openrouter, 'kind = "openrouter"', f'pool = ["gpt4o", "{CLAUDE}"]'
+        tmp_path, openrouter, 'kind = "openrouter"', f'pool = ["openai/gpt4o", "{CLAUDE}"]'
     )
 
     run = space.run("config", "check")
 
     assert run.code == 2
-    assert "pool gpt4o: not in the model list of provider openrouter; did you mean " in run.out
+    assert "pool openai/gpt4o: not in the model list of provider openrouter; did you mean " in (
+        run.out
+    )
     assert "'openai/gpt-4o'?" in run.err
     assert f"pool {CLAUDE}: listed (" in run.out and "per million tokens" in run.out
     assert f"judge {JUDGE}: listed" in run.out and "takes no temperature" in run.out
+
+
+def test_a_malformed_id_is_refused_at_load_with_the_stored_lists_suggestion(
+    tmp_path: Path, openrouter: FakeOpenAI
+) -> None:
+    """Once `config check` has kept the list on disk, "did you mean" names a listed model
+    (without it, the shape repaired: 'anthropic/claude-sonnet')."""
+    space = workspace_for(tmp_path, openrouter, 'kind = "openrouter"')
+    assert space.run("config", "check").code == 0  # fetches and keeps the list
+    (tmp_path / ".fusion.toml").write_text('[fusion]\npool = ["claude sonnet"]\n')
+
+    run = space.run("review", "sample.py")
+
+    assert run.code == 2
+    assert f"{tmp_path / '.fusion.toml'}:2: fusion.pool[0]: 'claude sonnet' is not" in run.err
+    assert f"did you mean '{CLAUDE}'?" in run.err
+    assert [r for r in openrouter.requests if r.method == "POST"] == []
 
 
 def test_a_review_with_an_unknown_model_fails_that_model_before_sending(
@@ -302,14 +322,17 @@ def test_a_review_with_an_unknown_model_fails_that_model_before_sending(
 ) -> None:
     openrouter.script(CLAUDE, Reply(content=review(DIV)))
     space = workspace_for(
-        tmp_path, openrouter, 'kind = "openrouter"', f'pool = ["claude sonnet", "{CLAUDE}"]'
+        tmp_path,
+        openrouter,
+        'kind = "openrouter"',
+        f'pool = ["anthropic/claude-sonet", "{CLAUDE}"]',
     )
 
     data = reviewed(space.run("review", "sample.py", "--format", "json"))
 
     typo = data["models"][0]
     assert typo["status"] == "error" and "did you mean" in typo["error"]
-    assert openrouter.requests_for("claude sonnet") == []
+    assert openrouter.requests_for("anthropic/claude-sonet") == []
 
 
 # --- the size of what comes back -------------------------------------------------------------
@@ -569,7 +592,7 @@ def test_a_review_that_could_pass_the_daily_limit_is_refused_before_sending(
 async def test_the_server_warns_once_of_an_unknown_model_id(
     tmp_path: Path, openrouter: FakeOpenAI
 ) -> None:
-    lsp = await start_on_openrouter(tmp_path, openrouter, f'pool = ["gpt4o", "{CLAUDE}"]')
+    lsp = await start_on_openrouter(tmp_path, openrouter, f'pool = ["openai/gpt4o", "{CLAUDE}"]')
     try:
         await until(lambda: any("gpt4o" in m.message for m in lsp.messages))
         (warning,) = [m for m in lsp.messages if "gpt4o" in m.message]

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pygls.protocol import LanguageServerProtocol
 from reviewers import SAMPLE, finding, merging_judge, review, run_review, settings_for
 
-from fusion_ls.cli.main import _parser
+from fusion_ls.cli.parser import build_parser
 from fusion_ls.config import settings as settings_module
 from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.findings import Mode, ModelStatus, ProposedFinding
@@ -40,7 +40,7 @@ def test_the_mode_type_is_the_registry() -> None:
 
 
 def test_the_cli_offers_exactly_the_registered_modes() -> None:
-    review = _parser()._subparsers._group_actions[0].choices["review"]  # type: ignore[union-attr]
+    review = build_parser()._subparsers._group_actions[0].choices["review"]  # type: ignore[union-attr]
     (mode,) = [a for a in review._actions if a.dest == "mode"]
     assert list(mode.choices) == list(MODES)
 
@@ -153,10 +153,13 @@ def _ts_interfaces(source: str) -> dict[str, set[str]]:
     "model",
     [
         results.Reviewed,
+        results.ChangesReviewed,
+        results.NotReviewed,
         results.Explained,
         results.NotDone,
         results.Cleared,
         results.CacheCleared,
+        results.Dismissed,
         results.ModelState,
         results.UsageSummary,
     ],

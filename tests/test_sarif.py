@@ -394,6 +394,7 @@ def test_run_properties_for_a_degraded_review(validate: Any) -> None:
         "degraded": True,
         "degradedReason": "the judge failed",
         "dropped": 0,
+        "outside": 0,
         "redacted": 0,
         "usage": {"promptTokens": 10, "completionTokens": 5, "totalTokens": 15, "costUsd": 0.25},
     }

@@ -90,7 +90,7 @@ async def test_quick_fix_is_preferred_when_every_model_agreed(
 
     actions = await code_actions(client, uri, 5, 5, [diagnostic])
 
-    [fix] = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
+    [fix] = [a for a in actions if a.title.startswith("Fusion: apply fix")]
     assert diagnostic.message.endswith("(2/2 models)")
     assert fix.is_preferred is True
     assert fake.requests_for("judge") == []  # every model agreed: no judge call

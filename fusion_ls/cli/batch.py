@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fusion_ls.cli.baselines import write_baseline
+from fusion_ls.cli.fixes import content_digest, fix_file, report_fixes
 from fusion_ls.cli.github import github_annotations
-from fusion_ls.cli.report import exit_code, models_answered, render_review
+from fusion_ls.cli.report import TextStyle, exit_code, models_answered, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
 from fusion_ls.config.settings import Settings
@@ -44,6 +46,8 @@ class Reviewed:
     lines: list[str]
     review: FusedReview | None = None
     error: str | None = None
+    digest: str = ""
+    """The content digest of the text reviewed, which `--fix` checks before writing."""
     unreviewable: NoReviewer | None = None
     """Nothing could review it (no model, no analyzer for its language): skipped, not failed."""
 
@@ -55,7 +59,8 @@ async def _one(
     mode: Mode | None,
 ) -> Reviewed:
     try:
-        text = target.file.read_text(encoding="utf-8")
+        data = target.file.read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return Reviewed(target, [], error=f"cannot read it as UTF-8 text: {error}")
     lines = split_lines(text)
@@ -74,7 +79,7 @@ async def _one(
     except FusionError as error:
         return Reviewed(target, lines, error=str(error))
     assert isinstance(review, FusedReview)
-    return Reviewed(target, lines, review)
+    return Reviewed(target, lines, review, digest=content_digest(data))
 
 
 async def review_all(
@@ -121,8 +126,10 @@ def batch_command(
     progress: Callable[[str], None],
     *,
     require_models: bool,
+    style: TextStyle,
 ) -> int:
-    """Review every target and print the results grouped by file; the CLI's exit code."""
+    """Review every target and print the results grouped by file (with `--fix`, then fix
+    them); the CLI's exit code."""
     settings = load(Path.cwd())
     targets = _targets(args, settings)
     for path, why in targets.skipped:
@@ -161,11 +168,20 @@ def batch_command(
             )
 
     outcomes = asyncio.run(run())
-    _print(outcomes, args.format, require_models)
+    _print(outcomes, args.format, require_models, style)
+    if args.write_baseline is not None:
+        reviewed = [(o.target.file, o.review, o.lines) for o in outcomes if o.review is not None]
+        for note in write_baseline(reviewed, args.write_baseline, settings_for):
+            print(note, file=sys.stderr)
+    if args.fix:
+        fixed = [
+            fix_file(o.target.file, o.digest, o.review) for o in outcomes if o.review is not None
+        ]
+        report_fixes(fixed, quiet=args.quiet)
     return _exit_code(outcomes, args.fail_on, require_models)
 
 
-def _print(outcomes: list[Reviewed], format_: str, require_models: bool) -> None:
+def _print(outcomes: list[Reviewed], format_: str, require_models: bool, style: TextStyle) -> None:
     """Errors and skipped files on stderr (why no model can be used, once), results on
     stdout; in text, each note (the offline fallback's, say) once above the reviews."""
     done = [(o.review, o.lines) for o in outcomes if o.review is not None]
@@ -187,9 +203,11 @@ def _print(outcomes: list[Reviewed], format_: str, require_models: bool) -> None
     elif format_ == "github":
         print("\n".join(github_annotations(review, lines) for review, lines in done))
     else:
-        notes = dict.fromkeys(review.notice for review, _ in done if review.notice)
-        print("".join(f"note: {note}\n" for note in notes), end="")
-        print("\n\n".join(render_review(review, lines, notice=False) for review, lines in done))
+        # A notice (no key: local analyzers only) is the same for every file: said once.
+        for notice in dict.fromkeys(review.notice for review, _ in done if review.notice):
+            print(f"note: {notice}\n")
+        reports = (render_review(r, lines, style, notice=False) for r, lines in done)
+        print("\n\n".join(reports))
         count = sum(len(review.findings) for review, _ in done)
         print(f"\n{len(done)} files reviewed · {count} finding{'' if count == 1 else 's'}")
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 
 from fusion_ls.cli.batch import batch_command
+from fusion_ls.cli.colour import palette_for
 from fusion_ls.cli.evaluation import (
     Dataset,
     EvalProgress,
@@ -28,9 +29,14 @@ from fusion_ls.cli.evaluation import (
     render_eval,
     run_eval,
 )
+from fusion_ls.cli.fixes import content_digest, fix_file, report_fixes
 from fusion_ls.cli.github import github_annotations
+from fusion_ls.cli.init import init_command
+from fusion_ls.cli.parser import build_parser
 from fusion_ls.cli.progress import ProgressLine, StreamedFindings
 from fusion_ls.cli.report import (
+    TextStyle,
+    details_for,
     exit_code,
     models_answered,
     render_explanation,
@@ -44,149 +50,38 @@ from fusion_ls.config.trust import trust_file, trusted_files, untrust_file
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import Event, drain
-from fusion_ls.engine.fusion.modes import MODES
 from fusion_ls.errors import ConfigError, FusionError, UsageError
-from fusion_ls.findings import SEVERITIES, FusedExplanation, FusedReview, LineRange
-from fusion_ls.reviewers.model_check import ModelCheck, check_models
+from fusion_ls.findings import FusedExplanation, FusedReview
+from fusion_ls.reviewers.model_check import (
+    ModelCheck,
+    check_models,
+    stored_suggestion,
+    unusable_models,
+)
 from fusion_ls.reviewers.registry import describe_analyzers
 from fusion_ls.reviewers.runtime import Runtime
-from fusion_ls.version import __version__
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_MODEL = 0, 1, 2, 3
 
 
-def _line_range(text: str) -> LineRange:
-    """`12-40` or `12` → LineRange; argparse shows the ValueError's message."""
-    start, _, end = text.partition("-")
-    try:
-        first = int(start)
-        return LineRange(start=first, end=int(end) if end else first)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a line range like 12-40 (1-based, inclusive)"
-        ) from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fusion-ls",
-        description="Review and explain code with several LLMs at once, and fuse their answers. "
-        "Without a command, serve the language server over stdio (what editors run).",
-        epilog="Exit codes: 0 ran, 1 findings at or above --fail-on, 2 usage or configuration "
-        "error, 3 no model answered.",
-    )
-    parser.add_argument("--version", action="version", version=f"fusion-ls {__version__}")
-    parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP (for debugging)")
-    parser.add_argument("--port", type=int, default=2087, help="TCP port (with --tcp)")
-    parser.add_argument(
-        "--log-level", metavar="LEVEL", help="server log level on stderr (or $FUSION_LS_LOG)"
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def code_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        if name == "review":  # files, directories, globs; none with --diff
-            sub.add_argument("paths", metavar="PATH", nargs="*")
-        else:
-            sub.add_argument("file", metavar="FILE", type=Path)
-        sub.add_argument("--lines", type=_line_range, metavar="A-B", help="1-based, inclusive")
-        formats = ["text", "json", "sarif", "github"] if name == "review" else ["text", "json"]
-        sub.add_argument("--format", choices=formats, default="text")
-        sub.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
-        sub.add_argument("--quiet", action="store_true", help="no progress line on stderr")
-        sub.add_argument(
-            "--no-cache", action="store_true", help="ask the models even for a cached request"
-        )
-        return sub
-
-    review = code_command("review", "review code with the model pool and fuse the findings")
-    review.add_argument("--mode", choices=list(MODES))
-    review.add_argument(
-        "--diff",
-        nargs="?",
-        const="",
-        metavar="BASE",
-        help="review the changed hunks: the working tree against HEAD, or against the merge "
-        "base of BASE (e.g. origin/main)",
-    )
-    review.add_argument("--staged", action="store_true", help="with --diff: the index, not HEAD")
-    review.add_argument(
-        "--dry-run", action="store_true", help="list the files and lines it would send, and stop"
-    )
-    review.add_argument(
-        "--require-models",
-        action="store_true",
-        help="exit 3 when no model answered, even if local analyzers did (implied by CI=true)",
-    )
-    review.add_argument(
-        "--min-agreement",
-        type=_min_agreement,
-        metavar="K",
-        help='demote findings fewer than K models raised (a number, or "majority")',
-    )
-    review.add_argument(
-        "--stream",
-        action="store_true",
-        help="print each model's findings as it answers, then the fused set (text format)",
-    )
-    review.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
-                        help="exit 1 when a finding is at least this severe: "
-                        + ", ".join(SEVERITIES))  # fmt: skip
-    code_command("explain", "explain code with the model pool and merge the explanations")
-
-    evaluate = commands.add_parser(
-        "eval",
-        help="compare each pool model alone with fusion in each mode on a labelled dataset",
-        description="Run every setup over a labelled dataset (a directory with a dataset.toml; "
-        "see eval/README.md) and print precision, recall, F1, latency, tokens and cost.",
-    )
-    evaluate.add_argument("dataset", metavar="DATASET", type=Path)
-    evaluate.add_argument("--config", type=Path, metavar="PATH", help="use this .fusion.toml")
-    evaluate.add_argument("--format", choices=["text", "json"], default="text")
-    evaluate.add_argument("--quiet", action="store_true", help="no progress line on stderr")
-    taping = evaluate.add_mutually_exclusive_group()
-    taping.add_argument(
-        "--record",
-        type=Path,
-        metavar="DIR",
-        help="also save every model's raw answers in DIR (a new folder), to --replay later",
-    )
-    taping.add_argument(
-        "--replay",
-        type=Path,
-        metavar="DIR",
-        help="answer every model call from the recording in DIR: no model is called, no key is "
-        "needed, nothing is spent",
-    )
-
-    config = commands.add_parser("config", help="inspect settings")
-    config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
-    check = config_commands.add_parser("check", help="validate and print the effective settings")
-    check.add_argument("path", nargs="?", type=Path, default=Path.cwd(), metavar="PATH")
-
-    trust = commands.add_parser("trust", help="let a project .fusion.toml define providers")
-    trust.add_argument("path", nargs="?", type=Path, metavar="PATH")
-    trust.add_argument("--list", action="store_true", help="list trusted files")
-    untrust = commands.add_parser("untrust", help="revoke trust in a project .fusion.toml")
-    untrust.add_argument("path", nargs="?", type=Path, metavar="PATH")
-    return parser
-
-
-def _read_source(path: Path) -> str:
+def _read_source(path: Path) -> tuple[str, str]:
+    """The file's text, and its content digest (what `--fix` checks before writing)."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), content_digest(data)
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not UTF-8 text; fusion-ls reviews source files") from None
 
 
 def _load(args: argparse.Namespace, start: Path, overrides: dict[str, object]) -> Settings:
-    loaded = load_settings(start=start, project_file=args.config, overrides=overrides)
+    loaded = load_settings(
+        start=start, project_file=args.config, overrides=overrides, suggest=stored_suggestion
+    )
     for warning in loaded.warnings:
         print(warning, file=sys.stderr)
     return loaded.settings
@@ -214,14 +109,6 @@ async def _drive(
             progress.close()
 
 
-def _min_agreement(text: str) -> int | str:
-    if text == "majority":
-        return text
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
-    raise argparse.ArgumentTypeError(f'{text!r} is not a number from 1 up, or "majority"')
-
-
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
     """What the command line sets: `--mode` and `--min-agreement`."""
     overrides: dict[str, object] = {}
@@ -232,6 +119,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
+def _style(args: argparse.Namespace) -> TextStyle:
+    details = details_for(getattr(args, "show_fixes", None), sys.stdout)
+    return TextStyle(palette_for(sys.stdout, os.environ), details)
+
+
 def _batch_command(args: argparse.Namespace) -> int:
     progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     try:
@@ -240,6 +132,7 @@ def _batch_command(args: argparse.Namespace) -> int:
             lambda start: _load(args, start, _overrides(args)),
             progress.write,
             require_models=args.require_models or os.environ.get("CI") == "true",
+            style=_style(args),
         )
     finally:
         progress.close()
@@ -248,11 +141,11 @@ def _batch_command(args: argparse.Namespace) -> int:
 def _code_command(args: argparse.Namespace) -> int:
     if args.command == "review":
         single = args.diff is None and len(args.paths) == 1 and Path(args.paths[0]).is_file()
-        single = single and not args.dry_run
+        single = single and not args.dry_run and args.write_baseline is None
         if not single:
             return _batch_command(args)
         args.file = Path(args.paths[0])
-    text = _read_source(args.file)
+    text, digest = _read_source(args.file)
     settings = _load(args, args.file.resolve().parent, _overrides(args))
     request = CodeRequest(
         path=str(args.file),
@@ -262,10 +155,12 @@ def _code_command(args: argparse.Namespace) -> int:
     )
     progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     cache = not args.no_cache
+    style = _style(args)
+    lines = split_lines(text)
     if args.command == "review":
         stream = None
         if args.stream and args.format == "text":
-            stream = StreamedFindings(request.path, split_lines(text))
+            stream = StreamedFindings(request.path, lines, progress, style.palette)
         result = asyncio.run(
             _drive(settings, lambda e: e.review(request), progress, cache=cache, stream=stream)
         )
@@ -278,14 +173,16 @@ def _code_command(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=2))
     elif args.format == "sarif" and isinstance(result, FusedReview):
         uri = artifact_uri(args.file, Path.cwd())
-        log = to_sarif(result, split_lines(text), artifact_uri=uri, require_models=required)
+        log = to_sarif(result, lines, artifact_uri=uri, require_models=required)
         print(json.dumps(log, indent=2))
     elif args.format == "github" and isinstance(result, FusedReview):
-        print(github_annotations(result, split_lines(text)))
+        print(github_annotations(result, lines))
     elif isinstance(result, FusedReview):
-        print(render_review(result, split_lines(text)))
+        print(render_review(result, lines, style))
     else:
         print(render_explanation(result))
+    if isinstance(result, FusedReview) and args.fix:
+        report_fixes([fix_file(args.file, digest, result)], quiet=args.quiet)
     if not models_answered(result.models, analyzers_count=True):
         print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
         return EXIT_NO_MODEL
@@ -314,6 +211,13 @@ def _eval_command(args: argparse.Namespace) -> int:
     progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     try:
         report = asyncio.run(_eval(dataset, settings, lambda step: progress.write(str(step)), tape))
+    except _NoModel as error:
+        print(
+            f"fusion-ls: no model of the pool can be asked ({error}); eval stopped before any "
+            "review (`eval --replay DIR` runs a recording without a key)",
+            file=sys.stderr,
+        )
+        return EXIT_NO_MODEL
     finally:
         progress.close()
     print(report.model_dump_json(indent=2) if args.format == "json" else render_eval(report))
@@ -329,6 +233,10 @@ def _eval_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _NoModel(Exception):
+    """No chat model of the pool can be asked: every setup would measure nothing."""
+
+
 async def _eval(
     dataset: Dataset,
     settings: Settings,
@@ -336,10 +244,23 @@ async def _eval(
     tape: Recorder | Replayer | None,
 ) -> EvalReport:
     """Eval on this process's runtime; its spend counts toward today's limit. A replay runs on
-    its own runtime, which reaches no network and records no spend."""
+    its own runtime, which reaches no network and records no spend. Models that cannot be
+    asked (no key, nothing listening) are said once, before any review; when none can, eval
+    stops there instead of failing every case of every setup."""
     if isinstance(tape, Replayer):
         return await run_eval(dataset, settings, on_progress=on_progress, tape=tape)
     async with Runtime.default(cache=False) as runtime:
+        unusable = await unusable_models(settings, runtime)
+        chat = [ref for ref in settings.fusion.pool if not ref.is_tool]
+        reasons = "; ".join(dict.fromkeys(unusable.values()))
+        if chat and len(unusable) == len(chat):
+            raise _NoModel(reasons)
+        if unusable:
+            print(
+                f"fusion-ls: {', '.join(unusable)} cannot be asked ({reasons}); their setups "
+                "will measure nothing",
+                file=sys.stderr,
+            )
         return await run_eval(dataset, settings, runtime, on_progress=on_progress, tape=tape)
 
 
@@ -347,7 +268,7 @@ def _config_command(args: argparse.Namespace) -> int:
     if args.config_command != "check":
         print("usage: fusion-ls config check [PATH]", file=sys.stderr)
         return EXIT_USAGE
-    loaded = load_settings(start=args.path.resolve())
+    loaded = load_settings(start=args.path.resolve(), suggest=stored_suggestion)
     print(describe_settings(loaded))
     checks = asyncio.run(_check_models(loaded.settings))
     print("models:")
@@ -404,11 +325,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         return _serve(args)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "init": lambda a: init_command(a.dir, os.environ, a.quiet),
         "review": _code_command,
         "explain": _code_command,
         "eval": _eval_command,

@@ -1,9 +1,17 @@
-"""Text reports for the terminal: linter-style finding lines, the summary, each model's status."""
+"""Text reports for the terminal: linter-style finding lines, the summary, each model's status.
+
+Under a finding, `--show-fixes` adds its rationale and its fix as a unified diff; on a terminal
+that is the default for errors, the findings someone is about to act on.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, TextIO
 
+from fusion_ls.cli.colour import PLAIN, Palette
 from fusion_ls.findings import (
     SEVERITIES,
     Finding,
@@ -17,6 +25,9 @@ from fusion_ls.findings import (
 )
 
 __all__ = [
+    "Details",
+    "TextStyle",
+    "details_for",
     "exit_code",
     "finding_line",
     "first_column",
@@ -34,13 +45,46 @@ def first_column(lines: Sequence[str], line: int) -> int:
 
 
 def finding_line(
-    path: str, finding: Finding, lines: Sequence[str], *, provisional: bool = False
+    path: str,
+    finding: Finding,
+    lines: Sequence[str],
+    *,
+    provisional: bool = False,
+    palette: Palette = PLAIN,
 ) -> str:
     column = first_column(lines, finding.line_start)
+    severity = palette.severity(finding.severity, finding.severity)
+    agreement = palette.dim(f"({finding.agreement_label(provisional)})")
     return (
-        f"{path}:{finding.line_start}:{column}: {finding.severity} [{finding.category}] "
-        f"{finding.message} ({finding.agreement_label(provisional)})"
+        f"{palette.bold(path)}:{finding.line_start}:{column}: {severity} [{finding.category}] "
+        f"{finding.message} {agreement}"
     )
+
+
+Details = Literal["all", "errors", "none"]
+"""Which findings show their rationale and fix: `--show-fixes`, the terminal's default, or
+`--no-show-fixes` (and the default in a pipe)."""
+
+
+def details_for(show_fixes: bool | None, stdout: TextIO) -> Details:
+    """`--show-fixes` / `--no-show-fixes`, else errors' details on a terminal and none in a
+    pipe, where the lines are read by a program."""
+    if show_fixes is not None:
+        return "all" if show_fixes else "none"
+    return "errors" if stdout.isatty() else "none"
+
+
+def _details(path: str, finding: Finding, lines: Sequence[str], palette: Palette) -> list[str]:
+    """The rationale, then the fix as a diff, indented under the finding's line."""
+    out = [f"    {line}".rstrip() for line in finding.rationale.strip().splitlines()]
+    if finding.fix is not None:
+        diff = finding.fix.diff(lines, f"a/{path}", f"b/{path}")
+        out += [f"    {palette.diff_line(line)}" for line in diff]
+    return out
+
+
+def _shown(finding: Finding, details: Details) -> bool:
+    return details == "all" or (details == "errors" and finding.severity == "error")
 
 
 def _usage_text(usage: Usage) -> str:
@@ -50,23 +94,32 @@ def _usage_text(usage: Usage) -> str:
     return text
 
 
-def status_line(run: ModelRun, width: int) -> str:
+def status_line(run: ModelRun, width: int, *, said_below: bool = False) -> str:
     latency = f"{run.latency_s:.2f} s" if run.latency_s is not None else "-"
     spent = run.status == "ok" and not is_analyzer(run.model)  # an analyzer spends no tokens
     detail = _usage_text(run.usage) if spent else ""
-    if run.error:
-        detail = f"{detail}; {run.error}" if detail else run.error
+    error = "(see below)" if said_below else run.error
+    if error:
+        detail = f"{detail}; {error}" if detail else error
     status = "cached" if run.cached else run.status
     return f"  {status:<9} {run.model:<{width}}  {latency:>8}  {detail}".rstrip()
 
 
 def _status_block(models: Sequence[ModelRun], judge: ModelRun | None) -> list[str]:
+    """Each model's status; an error several share (a missing key, say) is said once, below."""
     runs = [*models, *([judge] if judge else [])]
     width = max((len(run.model) for run in runs), default=0)
-    heading = f"{counted_as(run.model for run in models)}:"
-    block = [heading, *(status_line(run, width) for run in models)]
+    errors = Counter(run.error for run in runs if run.error)
+    shared = [error for error, count in errors.items() if count > 1]
+
+    def line(run: ModelRun) -> str:
+        return status_line(run, width, said_below=run.error in shared)
+
+    block = [f"{counted_as(run.model for run in models)}:", *(line(run) for run in models)]
     if judge is not None:
-        block += ["judge:", status_line(judge, width)]
+        block += ["judge:", line(judge)]
+    for error in shared:
+        block.append(f"{', '.join(run.model for run in runs if run.error == error)}: {error}")
     return block
 
 
@@ -82,10 +135,31 @@ def _redaction_note(count: int) -> list[str]:
     return [f"{count} secret{'' if count == 1 else 's'} replaced by placeholders before sending"]
 
 
-def render_review(review: FusedReview, lines: Sequence[str], *, notice: bool = True) -> str:
-    """The text report; `notice=False` leaves the note out (a many-file run says it once)."""
+@dataclass(frozen=True)
+class TextStyle:
+    """How this run's text report looks: its colours, and which findings show their details."""
+
+    palette: Palette = PLAIN
+    details: Details = "none"
+
+
+def render_review(
+    review: FusedReview,
+    lines: Sequence[str],
+    style: TextStyle = TextStyle(),
+    *,
+    notice: bool = True,
+) -> str:
+    """The report of one file; `notice` False when the run already said it once."""
     out = [f"note: {review.notice}"] if review.notice and notice else []
-    out += [finding_line(review.path, finding, lines) for finding in review.findings]
+    for finding in review.findings:
+        out.append(finding_line(review.path, finding, lines, palette=style.palette))
+        if _shown(finding, style.details):
+            out += _details(review.path, finding, lines, style.palette)
+    out += [
+        f"{review.path}:{note.line}: unused suppression `{note.comment}` ({note.reason})"
+        for note in review.unused_suppressions
+    ]
     if out:
         out.append("")
     if review.summary:
@@ -95,10 +169,18 @@ def render_review(review: FusedReview, lines: Sequence[str], *, notice: bool = T
     tail = f"{count} finding{'' if count == 1 else 's'} · {review.mode}"
     if review.hidden:
         tail += f" · {review.hidden} hidden below review.min_agreement"
+    if review.suppressed:
+        tail += f" · {review.suppressed} suppressed"
+    if review.baselined:
+        tail += f" · {review.baselined} in the baseline"
+    if review.outside:
+        tail += f" · {review.outside} outside the reviewed lines"
     if review.dropped:
         tail += f" · {review.dropped} dropped (their quote was not at or near the cited lines)"
     out.append(f"{tail} · {_totals(review.usage, review.elapsed_s)}")
     out += _redaction_note(review.redacted)
+    if review.rule_files:
+        out.append(f"conventions sent from: {', '.join(review.rule_files)}")
     if review.degraded:
         out.append(f"degraded: {review.degraded_reason}")
     return "\n".join(out)

@@ -239,6 +239,7 @@ def to_sarif(
         "models": [_model(run) for run in review.models],
         "degraded": review.degraded,
         "dropped": review.dropped,
+        "outside": review.outside,
         "redacted": review.redacted,
         "usage": _usage(review.usage),
     }

@@ -10,19 +10,17 @@ a submodule, an excluded file) is skipped with the reason, never an error.
 from __future__ import annotations
 
 import glob
-import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fusion_ls.engine.changes import DIFF_OPTIONS, git, parse_diff, widened
 from fusion_ls.engine.exclude import excluded_by, project_root
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
 
 __all__ = ["Target", "Targets", "from_diff", "from_paths"]
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _SNIFF_BYTES = 8192
 
 
@@ -60,21 +58,11 @@ def _why_not(file: Path, exclude: Sequence[str]) -> str | None:
     return "binary" if b"\0" in head else None
 
 
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
-        raise UsageError(f"git {' '.join(args[:2])}: {detail}")
-    return done.stdout
-
-
 def _listed(folder: Path) -> list[Path]:
     """The files under `folder`: git's list inside a work tree (tracked and untracked, ignored
     ones left out), else every file but hidden ones."""
     try:
-        out = _git(folder, "ls-files", "--cached", "--others", "--exclude-standard", "-z", ".")
+        out = git(folder, "ls-files", "--cached", "--others", "--exclude-standard", "-z", ".")
     except UsageError:
         return sorted(
             p
@@ -110,22 +98,21 @@ def from_diff(
 ) -> Targets:
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
     to `cwd`."""
-    root = Path(_git(cwd, "rev-parse", "--show-toplevel").strip())
-    command = ["diff", "--no-color", "--no-ext-diff", "-U0", "--find-renames"]
+    root = Path(git(cwd, "rev-parse", "--show-toplevel").strip())
+    command = list(DIFF_OPTIONS)
     if staged:
         command.append("--cached")  # the index against HEAD
     elif base is None:
         command.append("HEAD")  # the working tree, staged or not, against HEAD
     if base is not None:
-        command.append(_git(root, "merge-base", base, "HEAD").strip())
+        command.append(git(root, "merge-base", base, "HEAD").strip())
     targets = Targets()
-    for file, ranges, skipped in _parse_diff(_git(root, *command, "--")):
+    for file, ranges, skipped in parse_diff(git(root, *command, "--")):
         path = Path(_relative(root / file, cwd))
         if skipped:
             targets.skipped.append((path, skipped))
         elif ranges:
-            widened = [LineRange(start=max(1, r.start - near), end=r.end + near) for r in ranges]
-            targets.add(Target(path, tuple(widened)), exclude)
+            targets.add(Target(path, widened(ranges, near)), exclude)
     return targets
 
 
@@ -134,29 +121,3 @@ def _relative(path: Path, cwd: Path) -> str:
         return str(path.relative_to(cwd.resolve()))
     except ValueError:
         return str(path)
-
-
-def _parse_diff(text: str) -> list[tuple[str, list[LineRange], str | None]]:
-    """(new path, added line ranges, why skipped) per file of a `git diff -U0`."""
-    files: list[tuple[str, list[LineRange], str | None]] = []
-    for block in re.split(r"^diff --git ", text, flags=re.MULTILINE)[1:]:
-        header = block.split("\n@@", 1)[0]
-        new = re.search(r"^\+\+\+ (?:b/)?(.+)$", header, re.MULTILINE)
-        old = re.search(r"^diff --git a/.+ b/(.+)$", "diff --git " + block, re.MULTILINE)
-        name = new.group(1) if new else (old.group(1) if old else "?")
-        if "deleted file mode" in header or name == "/dev/null":
-            files.append((old.group(1) if old else name, [], "deleted"))
-            continue
-        if "Binary files" in header:
-            files.append((name, [], "binary"))
-            continue
-        if "Subproject commit" in block or "160000" in header:
-            files.append((name, [], "a submodule"))
-            continue
-        ranges = []
-        for match in _HUNK.finditer(block):
-            start, count = int(match.group(1)), int(match.group(2) or "1")
-            if count:
-                ranges.append(LineRange(start=start, end=start + count - 1))
-        files.append((name, ranges, None if ranges else "only deletions"))
-    return files

@@ -30,6 +30,7 @@ from fusion_ls.config.locations import (
     user_config_path,
 )
 from fusion_ls.config.messages import dotted, error_message, key_in_message
+from fusion_ls.config.model_ids import Suggest, model_id_problems
 from fusion_ls.config.settings import LimitSettings, Settings
 from fusion_ls.config.toml_lines import KeyLines, Loc, tomllib
 from fusion_ls.config.trust import file_digest, is_trusted_content
@@ -359,11 +360,13 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     root: Path | None = None,
     workspace_trusted: bool = True,
+    suggest: Suggest | None = None,
 ) -> LoadedSettings:
     """Build the effective settings: defaults < user config < project file < overrides.
 
     Raises ConfigError listing every error (and, for context, the warnings found so far), each
-    with its file, line and dotted key.
+    with its file, line and dotted key. `suggest` names the listed model closest to a
+    malformed id (see `model_ids.py`).
     """
     env = environ(env)
     user_path = user_config_path(env)
@@ -387,7 +390,9 @@ def load_settings(
         layers.append(_Layer(None, _deep_merge({}, overrides), None))
     settings, issues = _validate(_merged(layers), layers)
     issues = [*warnings, *issues]
-    if settings is None:
+    if settings is not None:
+        issues += _model_id_issues(settings, layers, suggest)
+    if settings is None or any(issue.severity == "error" for issue in issues):
         raise ConfigError(_errors_first(issues))
     if project is not None:
         settings, bound = _keys_stay_home(settings, project, user)
@@ -414,6 +419,16 @@ def _keys_stay_home(
         for name, message in dropped.items()
     ]
     return settings, issues
+
+
+def _model_id_issues(
+    settings: Settings, layers: Sequence[_Layer], suggest: Suggest | None
+) -> list[ConfigIssue]:
+    issues = []
+    for loc, message in model_id_problems(settings, suggest):
+        path, line = _locate(loc, layers)
+        issues.append(ConfigIssue(path, line, dotted(loc), message))
+    return issues
 
 
 def _merged(layers: Sequence[_Layer]) -> dict[str, Any]:

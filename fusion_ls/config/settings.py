@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from pathspec import GitIgnoreSpec
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fusion_ls.config.endpoints import check_base_url
-from fusion_ls.findings import Mode
+from fusion_ls.findings import Category, Mode
 
 __all__ = [
     "DEFAULT_PROVIDER",
@@ -20,6 +21,7 @@ __all__ = [
     "MinAgreement",
     "Mode",
     "ModelRef",
+    "PathRule",
     "ProviderSettings",
     "ReviewSettings",
     "Settings",
@@ -152,6 +154,21 @@ class ProviderSettings(_Strict):
 MinAgreement = Annotated[int, Field(ge=1)] | Literal["majority"]
 
 
+class PathRule(_Strict):
+    """`[[review.paths]]`: what changes for files under `glob` (gitignore syntax, relative to
+    the project root, as `exclude`). The first rule that matches a file wins."""
+
+    glob: str = Field(min_length=1)
+    instructions: str = ""
+    """Added to `review.instructions` for these files."""
+    exclude_categories: list[Category] = Field(default_factory=list)
+    min_agreement: MinAgreement | None = None
+    mode: Mode | None = None
+
+    def matches(self, relative: str) -> bool:
+        return GitIgnoreSpec.from_lines([self.glob]).match_file(relative)
+
+
 class ReviewSettings(_Strict):
     instructions: str = ""
     context_lines: int = Field(30, ge=0, le=2000)
@@ -165,6 +182,40 @@ class ReviewSettings(_Strict):
     """Files reviewed at once by a multi-file or diff review."""
     near_changes: int = Field(0, ge=0, le=200)
     """A diff review also reviews (and shows findings on) this many lines around each hunk."""
+    exclude_categories: list[Category] = Field(default_factory=list)
+    """Findings of these categories are never shown."""
+    paths: list[PathRule] = Field(default_factory=list)
+    rule_files: list[str] | None = None
+    """The team's rule files sent as conventions, relative to the project root; None: the
+    known files (AGENTS.md, CLAUDE.md, …) nearest the reviewed file."""
+    baseline: str = ".fusion-baseline.json"
+    """Findings recorded here (relative to the project root) are not shown again."""
+    report_unused_suppressions: bool = False
+    """A whole-file review reports `fusion: ignore` comments that suppressed nothing."""
+    dismiss_with: Literal["baseline", "comment"] = "baseline"
+    """What the editor's "dismiss" writes: an entry in the baseline, or a `fusion: ignore`."""
+
+    def for_path(self, relative: str) -> tuple[ReviewSettings, Mode | None]:
+        """These settings as the first `[[review.paths]]` rule matching `relative` changes
+        them, and the mode that rule asks for (None: no rule, or it keeps the mode)."""
+        rule = next((r for r in self.paths if r.matches(relative)), None)
+        if rule is None:
+            return self, None
+        joined = "\n\n".join(t for t in (self.instructions.strip(), rule.instructions.strip()) if t)
+        changed = self.model_copy(
+            update={
+                "instructions": joined,
+                "exclude_categories": [*self.exclude_categories, *rule.exclude_categories],
+                "min_agreement": rule.min_agreement or self.min_agreement,
+            }
+        )
+        return changed, rule.mode
+
+    on_save: bool = False
+    """Editor: review the changed hunks of a file when it is saved (opt-in: it spends tokens)."""
+    on_save_debounce_ms: int = Field(1500, ge=0, le=60000)
+    """Wait this long after a save for the next; longer than editors' auto-save delay (VS Code:
+    1 s) so that a review starts when the typing stops, not at every pause."""
 
 
 class LimitSettings(_Strict):

@@ -2,7 +2,9 @@
 
 A finding whose quote is on its cited lines stays. One whose quote sits a few lines away is moved
 there (its fix moves with it). One whose quote is nowhere near is dropped, and so is anything that
-would land outside the reviewed range or past the end of the document.
+would land outside the reviewed range or past the end of the document. The two are counted
+apart: a bad quote is the model's mistake, a finding outside the reviewed lines (in the context
+sent around them) is a true remark about code nobody asked about.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, Literal, TypeVar
 
 from fusion_ls.engine.redact import PLACEHOLDER_PREFIX
 from fusion_ls.findings import Fix, ProposedFinding, Scope
 
-__all__ = ["NEAR_LINES", "SentText", "anchor", "anchor_all", "normalise", "split_lines"]
+__all__ = [
+    "NEAR_LINES",
+    "Anchored",
+    "SentText",
+    "anchor",
+    "anchor_all",
+    "normalise",
+    "split_lines",
+]
 
 NEAR_LINES = 20
 """How far from the cited line a quote may be found and still count as the same place."""
@@ -110,11 +120,20 @@ def _shift_fix(fix: Fix | None, delta: int, doc: SentText) -> Fix | None:
     return Fix(line_start=start, line_end=end, replacement=replacement)
 
 
+_Dropped = Literal["unquoted", "outside"]
+
+
 def anchor(finding: F, doc: SentText) -> F | None:
     """The finding placed where its quote is, inside the reviewed range; None when it must go."""
+    placed = _place(finding, doc)
+    return None if isinstance(placed, str) else placed
+
+
+def _place(finding: F, doc: SentText) -> F | _Dropped:
+    """The anchored finding, or why it was dropped."""
     quote = _quote_lines(finding.quote)
     if not quote:
-        return None
+        return "unquoted"
     cited_start, cited_end = sorted((finding.line_start, finding.line_end))
     on_cited = range(max(1, cited_start), min(cited_end, len(doc.lines)) + 1)
     held = [n for n in on_cited if _holds(doc, n, quote)]
@@ -123,12 +142,12 @@ def anchor(finding: F, doc: SentText) -> F | None:
     else:
         found = _nearest(doc, cited_start, cited_end, quote)
         if found is None:
-            return None
+            return "unquoted"
         length = max(cited_end - cited_start, len(quote) - 1)
         evidence, start, end, delta = found, found, found + length, found - cited_start
     reviewed = doc.reviewed.span_of(evidence)
     if reviewed is None:
-        return None
+        return "outside"
     return finding.model_copy(
         update={
             "line_start": max(start, reviewed.start),
@@ -138,14 +157,25 @@ def anchor(finding: F, doc: SentText) -> F | None:
     )
 
 
-def anchor_all(findings: Iterable[F], doc: SentText) -> tuple[list[F], int]:
-    """Anchored findings, and how many were dropped because their evidence was not there."""
+@dataclass(frozen=True)
+class Anchored(Generic[F]):
+    """Findings after anchoring, and how many were dropped for each reason."""
+
+    kept: list[F]
+    unquoted: int
+    """Their quote was not at or near the cited lines (or there was none)."""
+    outside: int
+    """Their quote was found, outside the reviewed lines."""
+
+
+def anchor_all(findings: Iterable[F], doc: SentText) -> Anchored[F]:
+    """Anchored findings, in order, with the drops counted by reason."""
     kept: list[F] = []
-    dropped = 0
+    dropped = {"unquoted": 0, "outside": 0}
     for finding in findings:
-        anchored = anchor(finding, doc)
-        if anchored is None:
-            dropped += 1
+        placed = _place(finding, doc)
+        if isinstance(placed, str):
+            dropped[placed] += 1
         else:
-            kept.append(anchored)
-    return kept, dropped
+            kept.append(placed)
+    return Anchored(kept, dropped["unquoted"], dropped["outside"])

@@ -49,6 +49,7 @@ from fusion_ls.engine.fusion.modes import FusionMode, fusion_mode
 from fusion_ls.engine.fusion.panel import Answer, Fused, Panel
 from fusion_ls.engine.pool import Answered, Call, ask_one, fan_out
 from fusion_ls.engine.postprocess import Dial, postprocess
+from fusion_ls.engine.project_rules import ProjectRules
 from fusion_ls.engine.prompts import (
     EXPLAIN_SCHEMA,
     REVIEW_SCHEMA,
@@ -88,6 +89,7 @@ class _Prepared:
     doc: SentText
     code: Code
     redacted: int
+    rules: ProjectRules
 
 
 @dataclass(frozen=True)
@@ -133,13 +135,14 @@ class Engine:
         if not any(line.strip() for line in lines):
             raise UsageError(f"nothing to do: {request.path} is empty")
         scope = request.scope(len(lines))
+        rules = ProjectRules.of(self.settings, request, lines)
         context = self.settings.review.context_lines
         windows = scope.widened(context, len(lines)).ranges
         code_tokens = self._check_size(
             [line for w in windows for line in lines[w.start - 1 : w.end]]
         )
         fusion = self.settings.fusion
-        rounds = fusion.rounds if fusion_mode(request.mode or fusion.mode).debates else 1
+        rounds = fusion.rounds if self._mode(request, rules).debates else 1
         configured = reviewers is None
         if reviewers is None:
             reviewers = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
@@ -163,7 +166,12 @@ class Engine:
         )
         cwd = request.file.parent if request.file else None
         code = Code(path=request.path, lines=sent, reviewed=scope.ranges, cwd=cwd)
-        return _Prepared(excerpt, SentText(lines=sent, reviewed=scope), code, redacted)
+        return _Prepared(excerpt, SentText(lines=sent, reviewed=scope), code, redacted, rules)
+
+    def _mode(self, request: CodeRequest, rules: ProjectRules) -> FusionMode:
+        """The request's mode (a flag, an editor option), else the path rule's, else the
+        project's."""
+        return fusion_mode(request.mode or rules.mode or self.settings.fusion.mode)
 
     def _refuse_excluded(self, request: CodeRequest) -> None:
         if request.file is None:
@@ -237,8 +245,9 @@ class Engine:
             messages, REVIEW_SCHEMA, lambda text, salvage: parse_review(text, salvage=salvage)
         )
         reply = await reviewer.ask(prompt, prepared.code)
-        kept, lost = anchor_all(reply.value.findings, prepared.doc)
-        answer = Answer(kept, reply.value.summary, lost + reply.value.skipped)
+        placed = anchor_all(reply.value.findings, prepared.doc)
+        dropped = placed.unquoted + reply.value.skipped
+        answer = Answer(placed.kept, reply.value.summary, dropped, placed.outside)
         return Reply(answer, reply.usage, reply.cached)
 
     async def _review_pool(self, path: str) -> tuple[dict[str, Reviewer], str | None]:
@@ -277,17 +286,18 @@ class Engine:
     def _revisions(
         self,
         round_number: int,
-        excerpt: CodeExcerpt,
+        prepared: _Prepared,
         answers: Mapping[str, Answer],
         reviewers: Mapping[str, Reviewer],
     ) -> dict[str, tuple[ChatMessage, ...]]:
         """A debate round's prompts: each reviser sees its own and the others' findings, listed
         in pool order before the shuffle, so a prompt never depends on who answered first."""
         now = {m: answers[m].findings for m in reviewers if m in answers}
+        excerpt = prepared.excerpt
         return {
             m: debate_messages(
                 excerpt,
-                self.settings.review.instructions,
+                prepared.rules.instructions,
                 round_number,
                 now[m],
                 others_for(m, now, self._shuffler(excerpt.render(), m, str(round_number))),
@@ -302,7 +312,7 @@ class Engine:
         """The consensus of the answers so far, as the final findings will be post-processed."""
         latest = {m: answers[m].findings for m in pool if m in answers}
         found = consensus(prepared.excerpt.path, cluster(latest), len(pool))
-        dial = Dial.of(self.settings.review, len(pool), provisional=True)
+        dial = Dial.of(prepared.rules.review, len(pool), provisional=True)
         shown = postprocess(
             found,
             prepared.doc.reviewed,
@@ -311,6 +321,7 @@ class Engine:
             dial=dial,
             answered_by=counted_as(pool),
             coverage={m: checked_categories(m) for m in pool},
+            policy=prepared.rules.policy,
         )
         return Provisional(tuple(shown.findings), len(latest), len(pool))
 
@@ -322,8 +333,9 @@ class Engine:
         prepared = await self._prepare(request, None if notice is None else reviewers)
         excerpt = prepared.excerpt
         fusion = self.settings.fusion
-        instructions = self.settings.review.instructions
-        mode = fusion_mode(request.mode or fusion.mode)
+        rules = prepared.rules
+        instructions = rules.instructions
+        mode = self._mode(request, rules)
         if notice is not None:
             yield Notice(notice)
         pool = list(reviewers)
@@ -357,7 +369,7 @@ class Engine:
             if round_number > 1 and unchanged(before, {m: a.findings for m, a in revised.items()}):
                 break
             round_number += 1
-            todo = self._revisions(round_number, excerpt, answers, reviewers)
+            todo = self._revisions(round_number, prepared, answers, reviewers)
 
         final = {m: answers[m] for m in pool if m in answers}
         outcome = _Outcome(Fused([], "No model answered; see each model's status."), None)
@@ -378,9 +390,11 @@ class Engine:
             scope,
             {m: a.findings for m, a in final.items()},
             failed=runs.failed(),
-            dial=Dial.of(self.settings.review, max(len(final), 1)),
+            dial=Dial.of(rules.review, max(len(final), 1)),
             answered_by=counted_as(final),
             coverage={m: checked_categories(m) for m in final},
+            policy=rules.policy,
+            report_unused=rules.review.report_unused_suppressions and not request.ranges,
         )
         findings = shown.findings
         yield ReviewFinished(
@@ -396,7 +410,12 @@ class Engine:
                 degraded=degraded is not None,
                 degraded_reason=degraded,
                 dropped=sum(a.dropped for a in final.values()) + outcome.fused.dropped,
+                outside=sum(a.outside for a in final.values()) + outcome.fused.outside,
                 hidden=shown.hidden,
+                suppressed=shown.suppressed,
+                baselined=shown.baselined,
+                unused_suppressions=shown.unused,
+                rule_files=[f.path for f in rules.rule_files],
                 redacted=prepared.redacted,
                 notice=notice,
                 usage=usage,
@@ -433,9 +452,7 @@ class Engine:
         if skip is not None:
             return _Outcome(fallback, ModelRun(model=judge_name, status="skipped", error=skip))
         labels = anonymise(list(final), self._shuffler(excerpt.render(), *final))
-        panel = Panel(
-            excerpt, self.settings.review.instructions, prepared.doc, final, labels, clusters
-        )
+        panel = Panel(excerpt, prepared.rules.instructions, prepared.doc, final, labels, clusters)
         judging = mode.judging
         answer, run = await self._judge(judging.prompt(panel), prepared.code)
         if answer is not None:
@@ -463,7 +480,7 @@ class Engine:
         runs = Runs()
         texts: dict[str, str] = {}
         prompt = asking(
-            explain_messages(excerpt, self.settings.review.instructions),
+            explain_messages(excerpt, prepared.rules.instructions),
             EXPLAIN_SCHEMA,
             _explanation,
         )

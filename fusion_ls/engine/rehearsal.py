@@ -35,7 +35,7 @@ def rehearse() -> list[Finding]:
     )
     review_messages(excerpt, "")
     answer = parse_review(_ANSWER, salvage=False)
-    kept, _ = anchor_all(answer.findings, SentText(lines=sent, reviewed=scope))
+    kept = anchor_all(answer.findings, SentText(lines=sent, reviewed=scope)).kept
     answers = {"a": kept, "b": kept}
     found = consensus("rehearsal.py", cluster(answers), 2)
     return postprocess(found, scope, answers).findings

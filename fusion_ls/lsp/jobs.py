@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -23,18 +24,20 @@ from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import Event, Notice, Progress, Provisional, drain
 from fusion_ls.errors import FusionError, UsageError
 from fusion_ls.findings import FusedExplanation, FusedReview, LineRange, ModelRun
-from fusion_ls.lsp.results import CommandResult, Explained, NotDone, Reviewed
+from fusion_ls.lsp.results import CommandResult, Explained, NotDone, Reviewed, ReviewKind
 from fusion_ls.lsp.session import RangeKey, Snapshot
 
 if TYPE_CHECKING:
     from fusion_ls.lsp.server import FusionServer
 
-__all__ = ["Jobs", "Kind"]
+__all__ = ["JobKey", "Jobs", "Kind", "WorkDone", "display_path", "refuse_outside_workspace"]
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["review", "explain"]
-_JobKey = tuple[str, RangeKey]
+JobKey = tuple[str, RangeKey | str]
+"""A document and the lines a job covers (or a name: "save"); a command's name for a job of no
+one document."""
 
 
 class Jobs:
@@ -42,16 +45,23 @@ class Jobs:
 
     def __init__(self, server: FusionServer) -> None:
         self._server = server
-        self._running: dict[_JobKey, asyncio.Task[CommandResult]] = {}
+        self._running: dict[JobKey, asyncio.Task[CommandResult]] = {}
         self._requests: dict[int | str, asyncio.Task[CommandResult]] = {}
 
     async def run(self, kind: Kind, uri: str, lines: LineRange | None) -> CommandResult:
         """Run a job as a task: cancellable from the client's request or from here."""
-        key: _JobKey = (uri, (lines.start, lines.end) if lines else None)
+        span: RangeKey = (lines.start, lines.end) if lines else None
+        return await self.supervise((uri, span), kind, _Job(self._server, kind, uri, span).run())
+
+    async def supervise(
+        self, key: JobKey, kind: ReviewKind, work: Coroutine[Any, Any, CommandResult]
+    ) -> CommandResult:
+        """Run `work` as a task in place of the one running under `key`, reachable from the
+        current request's `$/cancelRequest`; a cancelled task answers "cancelled"."""
         previous = self._running.get(key)
         if previous is not None:
             previous.cancel()
-        task = asyncio.ensure_future(_Job(self._server, kind, uri, key[1]).run())
+        task = asyncio.ensure_future(work)
         self._running[key] = task
         msg_id = self._server.protocol.msg_id
         if msg_id is not None:
@@ -103,7 +113,7 @@ class _Job:
         path = to_fs_path(self._uri)
         file = Path(path) if path else None
         try:
-            _refuse_outside_workspace(server, file)
+            refuse_outside_workspace(server, file)
             snapshot, text = self._snapshot()
         except FusionError as error:
             server.show(f"fusion-ls: {error}", types.MessageType.Error)
@@ -112,14 +122,14 @@ class _Job:
         engine = Engine(settings, server.runtime)
         ranges = (LineRange(start=self._key[0], end=self._key[1]),) if self._key else ()
         request = CodeRequest(
-            path=_display(file, server.root_path(), self._uri),
+            path=display_path(file, server.root_path(), self._uri),
             text=text,
             ranges=ranges,
             file=file,
             workspace=server.root_path(),
         )
         events = engine.explain(request) if self._kind == "explain" else engine.review(request)
-        progress = await _WorkDone.start(server, f"Fusion: {self._kind}")
+        progress = await WorkDone.start(server, f"Fusion: {self._kind}")
         text_so_far = Progress()
 
         def on_event(event: Event) -> None:
@@ -211,7 +221,7 @@ class _Job:
             self._server.show(f"fusion-ls: {detail}", types.MessageType.Warning)
 
 
-class _WorkDone:
+class WorkDone:
     """A cancellable work-done progress, or a closing message for clients without one."""
 
     def __init__(self, server: FusionServer, token: str | None) -> None:
@@ -219,7 +229,7 @@ class _WorkDone:
         self._token = token
 
     @classmethod
-    async def start(cls, server: FusionServer, title: str) -> _WorkDone:
+    async def start(cls, server: FusionServer, title: str) -> WorkDone:
         window = server.client_capabilities.window
         if not (window and window.work_done_progress):
             return cls(server, None)
@@ -265,7 +275,7 @@ def _summary(result: FusedReview | FusedExplanation) -> str:
     return f"explained lines {result.lines} ({took})"
 
 
-def _display(file: Path | None, root: Path | None, uri: str) -> str:
+def display_path(file: Path | None, root: Path | None, uri: str) -> str:
     if file is None:
         return uri
     if root is not None:
@@ -276,7 +286,7 @@ def _display(file: Path | None, root: Path | None, uri: str) -> str:
     return str(file)
 
 
-def _refuse_outside_workspace(server: FusionServer, file: Path | None) -> None:
+def refuse_outside_workspace(server: FusionServer, file: Path | None) -> None:
     """UsageError for a file outside every workspace folder (an editor opens `/etc/passwd`
     as readily as project code), unless the user's editor setting allows it."""
     if file is None or server.allow_outside_workspace:

@@ -6,7 +6,6 @@ UTF-16 code units. This module converts at that one boundary.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from fusion_ls.findings import (
     LineRange,
     Mode,
     ModelRun,
+    SuppressionNote,
     Usage,
     counted_as,
     is_analyzer,
@@ -39,6 +39,7 @@ __all__ = [
     "line_edits",
     "lsp_range",
     "selected_lines",
+    "unused_suppression",
 ]
 
 SOURCE = "fusion"
@@ -121,6 +122,18 @@ def diagnostic(
     )
 
 
+def unused_suppression(note: SuppressionNote, line: int, lines: Sequence[str]) -> types.Diagnostic:
+    """A `fusion: ignore` that hid nothing, greyed out as editors show unused code (RUF100)."""
+    return types.Diagnostic(
+        range=lsp_range(lines, line, line),
+        message=f"unused suppression `{note.comment}`: {note.reason}",
+        severity=types.DiagnosticSeverity.Hint,
+        code="unused-suppression",
+        source=SOURCE,
+        tags=[types.DiagnosticTag.Unnecessary],
+    )
+
+
 def _usage(usage: Usage) -> str:
     text = f"{usage.prompt_tokens} in / {usage.completion_tokens} out tokens"
     return text + (f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else "")
@@ -141,10 +154,8 @@ def _status_table(models: Sequence[ModelRun], judge: ModelRun | None) -> list[st
 def _fix_diff(finding: Finding, lines: Sequence[str]) -> list[str]:
     if finding.fix is None:
         return []
-    before = [line + "\n" for line in lines[finding.fix.line_start - 1 : finding.fix.line_end]]
-    after = [line + "\n" for line in finding.fix.replacement.split("\n")]
-    diff = difflib.unified_diff(before, after, "current", "fixed", lineterm="\n")
-    return ["**Fix**", "", "```diff", *(d.rstrip("\n") for d in diff), "```", ""]
+    diff = finding.fix.diff(lines, "current", "fixed")
+    return ["**Fix**", "", "```diff", *diff, "```", ""]
 
 
 def _statements(finding: Finding) -> list[str]:
@@ -175,6 +186,8 @@ def finding_hover(finding: Finding, review: FusedReview, lines: Sequence[str]) -
     parts += _statements(finding)
     parts += _fix_diff(finding, lines)
     parts += _review_footer(review.mode, review.models, review.judge, review.usage)
+    if review.rule_files:
+        parts += [f"Conventions sent from: {', '.join(f'`{f}`' for f in review.rule_files)}", ""]
     if review.degraded:
         parts.append(f"_Degraded: {review.degraded_reason}_")
     return "\n".join(parts).rstrip()

@@ -7,7 +7,9 @@ server sends `model_dump(mode="json")` of these, never a loose dict.
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,14 +17,23 @@ from fusion_ls.findings import FusedReview, Mode, ModelStatus
 
 __all__ = [
     "CacheCleared",
+    "ChangesReviewed",
     "Cleared",
     "CommandResult",
+    "Dismissed",
     "Explained",
     "ModelState",
     "NotDone",
+    "NotReviewed",
+    "ReviewKind",
     "Reviewed",
     "UsageSummary",
+    "as_json",
 ]
+
+
+ReviewKind = Literal["review", "explain", "reviewChanges"]
+"""The commands that may answer `NotDone`."""
 
 
 class _Result(BaseModel):
@@ -77,11 +88,32 @@ class Explained(_Result):
     explanation: str
 
 
+class NotReviewed(_Result):
+    """A changed file a review of changes left out, and why (deleted, binary, excluded…)."""
+
+    path: str
+    reason: str
+
+
+class ChangesReviewed(_Result):
+    """A review of the uncommitted changes landed: `files` reviewed, `findings` shown on their
+    changed lines, `stale` dropped after edits, `skipped` changed files and why."""
+
+    kind: Literal["reviewChanges"] = "reviewChanges"
+    status: Literal["ok"] = "ok"
+    files: int
+    findings: int
+    stale: int
+    skipped: list[NotReviewed]
+    elapsed_s: float
+    usage: UsageSummary
+
+
 class NotDone(_Result):
     """Nothing was published: cancelled, the document changed too much (`stale`), or an error
     the person was also shown (`message`)."""
 
-    kind: Literal["review", "explain"]
+    kind: ReviewKind
     status: Literal["cancelled", "stale", "error"]
     message: str | None = None
 
@@ -97,4 +129,30 @@ class CacheCleared(_Result):
     cleared: int
 
 
-CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared
+class Dismissed(_Result):
+    """Findings taken off a document; `baseline` is the file they were recorded in (None when
+    a `fusion: ignore` comment, applied by the client, records them)."""
+
+    kind: Literal["dismiss"] = "dismiss"
+    status: Literal["ok", "error"] = "ok"
+    dismissed: int
+    baseline: str | None = None
+    message: str | None = None
+
+
+CommandResult = (
+    Reviewed | ChangesReviewed | Explained | NotDone | Cleared | CacheCleared | Dismissed
+)
+
+
+def as_json(
+    command: Callable[..., Awaitable[CommandResult]],
+) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """A command whose result crosses the wire as the JSON of its model (pygls reads the
+    arguments' types from the wrapped command's signature)."""
+
+    @functools.wraps(command)
+    async def run(ls: Any, *args: Any) -> dict[str, Any]:
+        return (await command(ls, *args)).model_dump(mode="json")
+
+    return run

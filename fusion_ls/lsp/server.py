@@ -6,7 +6,6 @@ lifecycle in `jobs.py`, and every review goes through the same `Engine` the CLI 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -24,11 +23,12 @@ from fusion_ls.config.settings import Settings
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.errors import ConfigError, ConfigIssue
 from fusion_ls.lsp import mapping as lsp_mapping
+from fusion_ls.lsp.actions import DISMISS, EXPLAIN, REVIEW, REVIEW_FILE, code_actions, dismiss
+from fusion_ls.lsp.changes import REVIEW_CHANGES, Changes
 from fusion_ls.lsp.jobs import Jobs
-from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult
+from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult, as_json
 from fusion_ls.lsp.session import DocumentState
 from fusion_ls.lsp.startup import rehearse_first_review, warn_of_unknown_models
-from fusion_ls.lsp.tracking import EditLog
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -36,13 +36,7 @@ __all__ = ["FusionProtocol", "FusionServer", "create_server"]
 
 log = logging.getLogger(__name__)
 
-CLEAR_CACHE = "fusion.clearCache"
-REVIEW, EXPLAIN, REVIEW_FILE, CLEAR = (
-    "fusion.review",
-    "fusion.explain",
-    "fusion.reviewFile",
-    "fusion.clear",
-)
+CLEAR_CACHE, CLEAR = "fusion.clearCache", "fusion.clear"
 _OVERRIDABLE = ("mode", "pool", "judge")
 
 
@@ -75,6 +69,7 @@ class FusionServer(LanguageServer):
         super().__init__("fusion-ls", __version__, protocol_cls=FusionProtocol)
         self.documents: dict[str, DocumentState] = {}
         self.jobs = Jobs(self)
+        self.changes = Changes(self)
         self.overrides: dict[str, Any] = {}
         self.workspace_trusted = True
         self.allow_outside_workspace = False
@@ -188,9 +183,14 @@ class FusionServer(LanguageServer):
             lsp_mapping.diagnostic(finding, lines, provisional=provisional)
             for finding, provisional in state.visible()
         ]
+        diagnostics += [
+            lsp_mapping.unused_suppression(u.note, u.anchor.start, lines) for u in state.unused
+        ]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=diagnostics, version=state.log.version
+                uri=uri,
+                diagnostics=diagnostics,
+                version=state.log.version if state.opened else None,
             )
         )
 
@@ -249,10 +249,13 @@ async def _shutdown(ls: FusionServer, params: None) -> None:
 
 
 def _did_open(ls: FusionServer, params: types.DidOpenTextDocumentParams) -> None:
-    document = params.text_document
-    lines = split_lines(document.text)
-    ls.documents[document.uri] = DocumentState(EditLog(document.version, len(lines)))
+    document, lines = params.text_document, split_lines(params.text_document.text)
+    before = ls.documents.get(document.uri)
+    state = ls.documents[document.uri] = DocumentState.opening(before, document.version, lines)
+    if state.published:  # kept from a review of changes made while it was closed
+        ls.publish(document.uri, lines)
     _check_if_config(ls, document.uri)
+    ls.changes.opened(document.uri)
 
 
 def _did_change(ls: FusionServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -270,11 +273,13 @@ def _did_change(ls: FusionServer, params: types.DidChangeTextDocumentParams) -> 
 
 def _did_save(ls: FusionServer, params: types.DidSaveTextDocumentParams) -> None:
     _check_if_config(ls, params.text_document.uri)
+    ls.changes.saved(params.text_document.uri)
 
 
 def _did_close(ls: FusionServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.jobs.cancel(uri)
+    ls.changes.closed(uri)
     if ls.documents.pop(uri, None) is not None:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -316,37 +321,6 @@ def _hover(ls: FusionServer, params: types.HoverParams) -> types.Hover | None:
     )
 
 
-def _code_action(ls: FusionServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    uri = params.text_document.uri
-    actions: list[types.CodeAction] = []
-    state = ls.documents.get(uri)
-    if state is not None:
-        lines: list[str] | None = None  # the text is split only for a diagnostic with a fix
-        for diagnostic in params.context.diagnostics:
-            data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-            published = state.by_id(str(data.get("id", "")))
-            if published is None or published.finding.fix is None:
-                continue
-            lines = ls.lines_of(uri) if lines is None else lines
-            if not published.fix_fits(lines):
-                continue  # a fix is only offered on the very text it was computed for
-            edit = lsp_mapping.fix_edit(uri, state.log.version, lines, published.finding.fix)
-            actions.append(lsp_mapping.apply_fix_action(published.finding, diagnostic, edit))
-    selection = params.range
-    if selection.start != selection.end:
-        span = {"start": _position(selection.start), "end": _position(selection.end)}
-        actions.append(lsp_mapping.command_action("Fusion: review selection", REVIEW, [uri, span]))
-        actions.append(
-            lsp_mapping.command_action("Fusion: explain selection", EXPLAIN, [uri, span])
-        )
-    actions.append(lsp_mapping.command_action("Fusion: review file", REVIEW_FILE, [uri]))
-    return actions
-
-
-def _position(position: types.Position) -> dict[str, int]:
-    return {"line": position.line, "character": position.character}
-
-
 def _count(ls: FusionServer, uri: str) -> int | None:
     """Lines of an open document (None when it is not open: the job then says so)."""
     return len(ls.lines_of(uri)) if uri in ls.documents else None
@@ -364,11 +338,21 @@ async def _review_file(ls: FusionServer, uri: str) -> CommandResult:
     return await ls.jobs.run("review", uri, None)
 
 
+async def _review_changes(ls: FusionServer) -> CommandResult:
+    return await ls.changes.review()
+
+
 async def _clear_cache(ls: FusionServer) -> CommandResult:
     cache = ls.runtime.cache
     cleared = await cache.clear() if cache is not None else 0
     ls.show(f"fusion-ls: cleared {cleared} cached answers")
     return CacheCleared(cleared=cleared)
+
+
+async def _dismiss(ls: FusionServer, uri: str, ids: list[str], how: str) -> CommandResult:
+    """pygls reads a command's argument types from the function it registers, so each
+    command is registered here, where `FusionServer` is defined."""
+    return await dismiss(ls, uri, ids, how)
 
 
 async def _clear(ls: FusionServer, uri: str) -> CommandResult:
@@ -377,21 +361,9 @@ async def _clear(ls: FusionServer, uri: str) -> CommandResult:
     if state is not None:
         state.published.clear()
         state.explained.clear()
+        state.unused.clear()
         ls.publish(uri)
     return Cleared()
-
-
-def _as_json(
-    command: Callable[..., Awaitable[CommandResult]],
-) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """A command whose result crosses the wire as the JSON of its model (pygls reads the
-    arguments' types from the wrapped command's signature)."""
-
-    @functools.wraps(command)
-    async def run(ls: FusionServer, *args: Any) -> dict[str, Any]:
-        return (await command(ls, *args)).model_dump(mode="json")
-
-    return run
 
 
 def register(ls: FusionServer) -> None:
@@ -409,7 +381,7 @@ def register(ls: FusionServer) -> None:
         (types.TEXT_DOCUMENT_HOVER, _hover, None),
         (
             types.TEXT_DOCUMENT_CODE_ACTION,
-            _code_action,
+            code_actions,
             types.CodeActionOptions(
                 code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Empty]
             ),
@@ -423,9 +395,11 @@ def register(ls: FusionServer) -> None:
         (REVIEW_FILE, _review_file),
         (CLEAR, _clear),
         (CLEAR_CACHE, _clear_cache),
+        (DISMISS, _dismiss),
+        (REVIEW_CHANGES, _review_changes),
     ]
     for name, command in commands:
-        ls.command(name)(_as_json(command))
+        ls.command(name)(as_json(command))
 
 
 def create_server() -> FusionServer:

@@ -15,6 +15,7 @@ from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
     LineRange,
+    SuppressionNote,
 )
 from fusion_ls.lsp.tracking import Anchor, EditLog, LineEdit, relocate
 
@@ -25,6 +26,7 @@ __all__ = [
     "RangeKey",
     "Shown",
     "Snapshot",
+    "Unused",
 ]
 
 
@@ -49,7 +51,7 @@ class Published:
     def fix_fits(self, lines: Sequence[str]) -> bool:
         """Whether the fix's lines still hold the very text the fix was computed for."""
         anchor = self.fix_anchor
-        return anchor is not None and tuple(lines[anchor.start - 1 : anchor.end]) == anchor.text
+        return anchor is not None and anchor.holds(lines)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,14 @@ class Shown:
 
     finding: Finding
     anchor: Anchor
+
+
+@dataclass(frozen=True)
+class Unused:
+    """A `fusion: ignore` comment a whole-file review found hid nothing, where it is now."""
+
+    anchor: Anchor
+    note: SuppressionNote
 
 
 RangeKey = tuple[int, int] | None
@@ -114,6 +124,25 @@ class DocumentState:
     published: list[Published] = field(default_factory=list)
     explained: list[Explained] = field(default_factory=list)
     provisional: dict[RangeKey, list[Shown]] = field(default_factory=dict)
+    unused: list[Unused] = field(default_factory=list)
+    opened: bool = True
+    """False for a file the editor does not have open that a review of changes published on:
+    its text is the one on disk, version 0."""
+
+    @classmethod
+    def on_disk(cls, line_count: int) -> DocumentState:
+        return cls(EditLog(0, line_count), opened=False)
+
+    @classmethod
+    def opening(
+        cls, before: DocumentState | None, version: int, lines: Sequence[str]
+    ) -> DocumentState:
+        """A document the editor opens; findings published on its disk text (a review of
+        changes) stay where that text still is."""
+        state = cls(EditLog(version, len(lines)))
+        if before is not None and not before.opened:
+            state.published = [p for p in before.published if p.anchor.holds(lines)]
+        return state
 
     def edited(self, version: int, edits: Sequence[LineEdit], lines: Sequence[str]) -> None:
         """Follow an edit: move what sits below it, drop what it changed."""
@@ -124,6 +153,11 @@ class DocumentState:
         self.explained = [
             item.moved(anchor)
             for item in self.explained
+            if (anchor := relocate(item.anchor, edits, lines)) is not None
+        ]
+        self.unused = [
+            Unused(anchor, item.note)
+            for item in self.unused
             if (anchor := relocate(item.anchor, edits, lines)) is not None
         ]
         for key, shown in self.provisional.items():
@@ -186,6 +220,13 @@ class DocumentState:
             else:
                 self.published.append(moved)
         self.published.sort(key=lambda p: (p.finding.line_start, p.finding.line_end))
+        self.unused = [
+            u for u in self.unused if not any(lo <= u.anchor.start <= hi for lo, hi in spans)
+        ]
+        for note in review.unused_suppressions:
+            anchor = relocate(Anchor.at(snapshot.lines, note.line, note.line), edits, lines)
+            if anchor is not None:
+                self.unused.append(Unused(anchor, note))
         return stale
 
     def place_explanation(

@@ -48,6 +48,10 @@ class Anchor:
     def at(cls, lines: Sequence[str], start: int, end: int) -> Anchor:
         return cls(start=start, text=tuple(lines[start - 1 : end]))
 
+    def holds(self, lines: Sequence[str]) -> bool:
+        """Whether `lines` still have this text at this place."""
+        return tuple(lines[self.start - 1 : self.end]) == self.text
+
 
 def _candidates(start: int, count: int, edits: Iterable[LineEdit]) -> list[int]:
     """Where an item of `count` lines at `start` may be after `edits`, most likely first."""

@@ -3,16 +3,23 @@
 A mistyped id (`gpt4`, `claude sonnet`) otherwise fails only when a review is sent, once per
 review. `config check` prints each model as its provider lists it; the server warns once after
 start-up. Providers that publish no list (OpenAI's own API, local servers) are not checked.
+`unusable_models` says which models cannot be asked at all (no key, nothing listening), so a
+long run (`eval`) can stop before its first review instead of failing every one.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fusion_ls.config.settings import ModelRef, Settings
-from fusion_ls.reviewers.catalog import Catalogs, ModelInfo
+from fusion_ls.config.settings import ModelRef, ProviderSettings, Settings
+from fusion_ls.reviewers.cache import cache_dir
+from fusion_ls.reviewers.catalog import Catalogs, ModelInfo, stored_catalog
+from fusion_ls.reviewers.registry import Reviewers
+from fusion_ls.reviewers.runtime import Runtime
 
-__all__ = ["ModelCheck", "check_models"]
+__all__ = ["ModelCheck", "check_models", "stored_suggestion", "unusable_models"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +74,20 @@ async def check_models(settings: Settings, catalogs: Catalogs) -> list[ModelChec
         suggestion = catalog.suggest(ref.model) if info is None else None
         checks.append(ModelCheck(role, ref, True, info, suggestion))
     return checks
+
+
+async def unusable_models(
+    settings: Settings, runtime: Runtime, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Each chat model of the pool that cannot be asked now, and why; nothing is sent."""
+    reviewers = Reviewers(settings, runtime, env)
+    refs = [ref for ref in settings.fusion.pool if not ref.is_tool]
+    problems = await asyncio.gather(*(reviewers.get(ref).unavailable() for ref in refs))
+    return {ref.name: problem for ref, problem in zip(refs, problems, strict=True) if problem}
+
+
+def stored_suggestion(provider: ProviderSettings, model: str) -> str | None:
+    """The listed id closest to `model`, from the provider's list as last kept on disk (no
+    request: settings load without waiting on the network); the `suggest` of `load_settings`."""
+    catalog = stored_catalog(cache_dir(), provider)
+    return catalog.suggest(model) if catalog else None

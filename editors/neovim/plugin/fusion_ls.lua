@@ -1,4 +1,5 @@
--- :FusionReview, :FusionExplain, :FusionReviewFile and :FusionClear, and fusion-ls's progress.
+-- :FusionReview, :FusionExplain, :FusionReviewFile, :FusionReviewChanges and :FusionClear, and
+-- fusion-ls's progress.
 -- Starting the server is up to vim.lsp.enable('fusion_ls') (0.11) or require('fusion_ls').setup().
 if vim.g.loaded_fusion_ls then
   return
@@ -23,6 +24,12 @@ local commands = {
       require('fusion_ls').review_file(0)
     end,
     { desc = 'fusion-ls: review the whole buffer' },
+  },
+  FusionReviewChanges = {
+    function()
+      require('fusion_ls').review_changes()
+    end,
+    { desc = "fusion-ls: review the workspace's uncommitted changes, on the changed lines" },
   },
   FusionClear = {
     function()

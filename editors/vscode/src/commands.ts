@@ -14,6 +14,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     [COMMANDS.reviewSelection, () => host.run('review')],
     [COMMANDS.explainSelection, () => host.run('explain')],
     [COMMANDS.reviewFile, () => host.run('reviewFile')],
+    [COMMANDS.reviewChanges, () => host.run('reviewChanges')],
     [COMMANDS.clearFindings, () => host.run('clear')],
     [COMMANDS.cancel, () => cancel(host)],
     [COMMANDS.restartServer, () => host.restart()],

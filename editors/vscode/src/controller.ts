@@ -1,6 +1,6 @@
 /**
  * The client's life cycle (start, restart, stop, one notification when the server is missing)
- * and the four server commands sent on behalf of the active editor.
+ * and the server commands sent on behalf of the active editor or the workspace.
  */
 import * as vscode from 'vscode';
 import type { ExecuteCommandParams, LanguageClientOptions, ProgressToken } from 'vscode-languageclient/node';
@@ -76,16 +76,13 @@ export class Controller implements vscode.Disposable {
     return this.queue;
   }
 
-  /** Runs `fusion.*` for the active editor; resolves with the server's answer (or undefined). */
+  /**
+   * Runs `fusion.*` for the active editor (or, for Review Changes, the workspace); resolves with
+   * the server's answer (or undefined).
+   */
   async run(action: Action): Promise<CommandResult | undefined> {
-    const editor = vscode.window.activeTextEditor;
-    if (editor === undefined) {
-      void vscode.window.showInformationMessage('Fusion: open a file to review first.');
-      return undefined;
-    }
-    const document = editor.document;
-    if (!SCHEMES.includes(document.uri.scheme)) {
-      void vscode.window.showWarningMessage(`Fusion reviews files and untitled editors, not "${document.uri.scheme}:" documents.`);
+    const editor = action === 'reviewChanges' ? undefined : fileEditor();
+    if (editor === null) {
       return undefined;
     }
     await this.queue;
@@ -98,10 +95,10 @@ export class Controller implements vscode.Disposable {
       }
       return undefined;
     }
-    const c2p = client.code2ProtocolConverter;
-    const uri = c2p.asUri(document.uri);
-    const args = action === 'review' || action === 'explain' ? [uri, c2p.asRange(editor.selection)] : [uri];
-    const params: ExecuteCommandParams = { command: SERVER_COMMANDS[action], arguments: args };
+    const params: ExecuteCommandParams = {
+      command: SERVER_COMMANDS[action],
+      arguments: editor === undefined ? [] : editorArguments(action, editor, client),
+    };
     const source = new vscode.CancellationTokenSource();
     this.inFlight.add(source);
     this.deps.status.apply({ type: 'sent', action });
@@ -244,6 +241,28 @@ export class Controller implements vscode.Disposable {
       }
     });
   }
+}
+
+/** The active editor when it holds a file or an untitled document; null (after saying why) if not. */
+function fileEditor(): vscode.TextEditor | null {
+  const editor = vscode.window.activeTextEditor;
+  if (editor === undefined) {
+    void vscode.window.showInformationMessage('Fusion: open a file to review first.');
+    return null;
+  }
+  const scheme = editor.document.uri.scheme;
+  if (!SCHEMES.includes(scheme)) {
+    void vscode.window.showWarningMessage(`Fusion reviews files and untitled editors, not "${scheme}:" documents.`);
+    return null;
+  }
+  return editor;
+}
+
+/** `[uri, range]` for the selection commands, `[uri]` for the others. */
+function editorArguments(action: Action, editor: vscode.TextEditor, client: FusionClient): unknown[] {
+  const c2p = client.code2ProtocolConverter;
+  const uri = c2p.asUri(editor.document.uri);
+  return action === 'review' || action === 'explain' ? [uri, c2p.asRange(editor.selection)] : [uri];
 }
 
 function describe(error: unknown): string {

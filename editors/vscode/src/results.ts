@@ -42,6 +42,24 @@ export interface Reviewed {
   usage: UsageSummary;
 }
 
+/** A changed file a review of changes left out, and why (deleted, binary, excluded…). */
+export interface NotReviewed {
+  path: string;
+  reason: string;
+}
+
+/** A review of the uncommitted changes landed on `files` files; `skipped` says what was left out. */
+export interface ChangesReviewed {
+  kind: 'reviewChanges';
+  status: 'ok';
+  files: number;
+  findings: number;
+  stale: number;
+  skipped: NotReviewed[];
+  elapsed_s: number;
+  usage: UsageSummary;
+}
+
 export interface Explained {
   kind: 'explain';
   status: 'ok';
@@ -50,7 +68,7 @@ export interface Explained {
 
 /** Nothing was published: cancelled, the document changed too much, or an error (`message`). */
 export interface NotDone {
-  kind: 'review' | 'explain';
+  kind: 'review' | 'explain' | 'reviewChanges';
   status: 'cancelled' | 'stale' | 'error';
   message: string | null;
 }
@@ -66,7 +84,23 @@ export interface CacheCleared {
   cleared: number;
 }
 
-export type CommandResult = Reviewed | Explained | NotDone | Cleared | CacheCleared;
+/** Findings taken off a document; `baseline` is where they were recorded (null: an inline comment). */
+export interface Dismissed {
+  kind: 'dismiss';
+  status: 'ok' | 'error';
+  dismissed: number;
+  baseline: string | null;
+  message: string | null;
+}
+
+export type CommandResult =
+  | Reviewed
+  | ChangesReviewed
+  | Explained
+  | NotDone
+  | Cleared
+  | CacheCleared
+  | Dismissed;
 
 // Records, so that the compiler insists on every member of each union.
 const MODES: Readonly<Record<Mode, true>> = { 'best-of': true, merge: true, debate: true };
@@ -142,6 +176,26 @@ function parseReviewed(value: Fields): Reviewed | undefined {
   return { kind: 'review', status: 'ok', findings, stale, degraded, mode, models: states, elapsed_s, usage };
 }
 
+function parseNotReviewed(value: unknown): NotReviewed | undefined {
+  if (!isObject(value) || typeof value.path !== 'string' || typeof value.reason !== 'string') {
+    return undefined;
+  }
+  return { path: value.path, reason: value.reason };
+}
+
+function parseChangesReviewed(value: Fields): ChangesReviewed | undefined {
+  const { files, findings, stale, skipped, elapsed_s } = value;
+  if (!isInt(files) || !isInt(findings) || !isInt(stale) || !Array.isArray(skipped) || !isNumber(elapsed_s)) {
+    return undefined;
+  }
+  const left = skipped.map(parseNotReviewed);
+  const usage = parseUsage(value.usage);
+  if (usage === undefined || !left.every((item): item is NotReviewed => item !== undefined)) {
+    return undefined;
+  }
+  return { kind: 'reviewChanges', status: 'ok', files, findings, stale, skipped: left, elapsed_s, usage };
+}
+
 /** `message` may be left out (the model's default is None) but, when present, is a string or null. */
 function parseNotDone(kind: NotDone['kind'], value: Fields): NotDone | undefined {
   const { status, message } = value;
@@ -152,6 +206,16 @@ function parseNotDone(kind: NotDone['kind'], value: Fields): NotDone | undefined
     return undefined;
   }
   return { kind, status, message: message ?? null };
+}
+
+function parseDismissed(value: Fields): Dismissed | undefined {
+  const { status, dismissed, baseline, message } = value;
+  const text = (field: unknown): field is string | null | undefined =>
+    field === undefined || field === null || typeof field === 'string';
+  if ((status !== 'ok' && status !== 'error') || !isInt(dismissed) || !text(baseline) || !text(message)) {
+    return undefined;
+  }
+  return { kind: 'dismiss', status, dismissed, baseline: baseline ?? null, message: message ?? null };
 }
 
 /**
@@ -166,6 +230,8 @@ export function parseResult(value: unknown): CommandResult | undefined {
   switch (kind) {
     case 'review':
       return status === 'ok' ? parseReviewed(value) : parseNotDone(kind, value);
+    case 'reviewChanges':
+      return status === 'ok' ? parseChangesReviewed(value) : parseNotDone(kind, value);
     case 'explain':
       if (status !== 'ok') {
         return parseNotDone(kind, value);
@@ -177,6 +243,8 @@ export function parseResult(value: unknown): CommandResult | undefined {
       return status === 'ok' ? { kind, status } : undefined;
     case 'clearCache':
       return status === 'ok' && isInt(value.cleared) ? { kind, status, cleared: value.cleared } : undefined;
+    case 'dismiss':
+      return parseDismissed(value);
     default:
       return undefined;
   }

@@ -11,7 +11,7 @@ import type {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { COMMANDS, OPEN_SETTINGS, type Action } from './ids';
-import type { CommandResult, Reviewed } from './results';
+import type { ChangesReviewed, CommandResult, Reviewed } from './results';
 import { COMMAND_SETTING } from './serverOptions';
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'missing' | 'failed';
@@ -155,7 +155,16 @@ export class StatusModel {
 }
 
 function verb(action: Action | undefined): string {
-  return action === 'explain' ? 'explaining…' : action === 'clear' ? 'clearing…' : 'reviewing…';
+  switch (action) {
+    case 'explain':
+      return 'explaining…';
+    case 'clear':
+      return 'clearing…';
+    case 'reviewChanges':
+      return 'reviewing changes…';
+    default:
+      return 'reviewing…';
+  }
 }
 
 function shorten(text: string): string {
@@ -198,7 +207,25 @@ export function summarize(result: CommandResult | undefined, error?: string): Su
       return { text: 'explained', tooltip: 'explained — hover over the explained lines to read it', icon: IDLE };
     case 'review':
       return summarizeReview(result);
+    case 'reviewChanges':
+      return summarizeChanges(result);
   }
+}
+
+/** Findings and files in the bar; what was left out, time, tokens and cost in the tooltip. */
+function summarizeChanges(result: ChangesReviewed): Summary {
+  if (result.files === 0 && result.skipped.length === 0) {
+    return { text: 'no changes', tooltip: 'no uncommitted changes to review', icon: IDLE };
+  }
+  const head = [`${plural(result.findings, 'finding')} in ${plural(result.files, 'changed file')}`];
+  if (result.stale > 0) {
+    head.push(`${result.stale} dropped after edits`);
+  }
+  const cost = result.usage.cost_usd === null ? [] : [`$${result.usage.cost_usd.toFixed(4)}`];
+  const left = result.skipped.map((item) => `${item.path}: ${item.reason}`);
+  const details = [`${result.elapsed_s.toFixed(1)} s`, plural(result.usage.total_tokens, 'token'), ...cost];
+  const tooltip = [[...head, ...details].join(' · '), ...(left.length > 0 ? ['not reviewed:', ...left] : [])];
+  return { text: [...head, ...cost].join(' · '), tooltip: tooltip.join('\n'), icon: IDLE };
 }
 
 /** Count, edits and degradation, then cost in the bar; mode, models, time, tokens and cost in the tooltip. */

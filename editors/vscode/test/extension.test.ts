@@ -9,7 +9,7 @@ import * as path from 'path';
 import type * as vscode from 'vscode';
 import type { Controller } from '../src/controller';
 import { activate, deactivate } from '../src/extension';
-import { reviewed } from './fixtures';
+import { changesReviewed, reviewed } from './fixtures';
 import { CloseAction, LanguageClient, State, clients, type SentRequest } from './mocks/languageclient';
 import { LogOutputChannel, Uri, mock, workspace } from './mocks/vscode';
 
@@ -132,6 +132,21 @@ describe('commands', () => {
       { command: 'fusion.reviewFile', arguments: ['file:///work/app.py'] },
       { command: 'fusion.clear', arguments: ['file:///work/app.py'] },
     ]);
+  });
+
+  it('Review Changes sends fusion.reviewChanges with no arguments, with or without an editor', async () => {
+    await start().ready();
+    clients.respond = () => Promise.resolve(changesReviewed());
+    assert.deepStrictEqual(await run('fusion-ls.reviewChanges'), changesReviewed());
+    mock.editor('extension-output-1', [0, 0, 0, 0], 'output');
+    await run('fusion-ls.reviewChanges');
+    const sent = clients.last.requests.map((r) => r.params);
+    assert.deepStrictEqual(sent, [
+      { command: 'fusion.reviewChanges', arguments: [] },
+      { command: 'fusion.reviewChanges', arguments: [] },
+    ]);
+    assert.strictEqual(mock.messages.length, 0, 'no "open a file first"');
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 3 findings in 2 changed files · $0.0120');
   });
 
   it('sends nothing without a file editor', async () => {

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { parseResult, type CommandResult } from '../src/results';
-import { reviewed } from './fixtures';
+import { changesReviewed, reviewed } from './fixtures';
 
 /** A copy of `value` without `key`, for the "missing field" cases. */
 function without(value: object, key: string): Record<string, unknown> {
@@ -29,6 +29,11 @@ const VALID: CommandResult[] = [
   { kind: 'explain', status: 'error', message: 'no model answered' },
   { kind: 'clear', status: 'ok' },
   { kind: 'clearCache', status: 'ok', cleared: 0 },
+  { kind: 'dismiss', status: 'ok', dismissed: 2, baseline: '/p/.fusion-baseline.json', message: null },
+  { kind: 'dismiss', status: 'error', dismissed: 0, baseline: null, message: 'broken baseline' },
+  changesReviewed(),
+  changesReviewed({ files: 0, findings: 0, skipped: [], usage: { total_tokens: 0, cost_usd: null } }),
+  { kind: 'reviewChanges', status: 'error', message: 'not in a git work tree' },
 ];
 
 describe('parseResult', () => {
@@ -64,6 +69,7 @@ describe('parseResult', () => {
       { kind: 'clear', status: 'cancelled', message: null },
       { kind: 'clearCache', status: 'error', message: 'x' },
       { kind: 'explain', status: 'pending', message: null },
+      { kind: 'dismiss', status: 'ok', dismissed: 'two' },
     ];
     for (const value of rejected) {
       assert.strictEqual(parseResult(value), undefined, JSON.stringify(value));
@@ -81,6 +87,9 @@ describe('parseResult', () => {
     for (const key of ['total_tokens', 'cost_usd']) {
       const usage = without({ total_tokens: 1, cost_usd: null }, key);
       assert.strictEqual(parseResult({ ...reviewed(), usage }), undefined, `usage.${key}`);
+    }
+    for (const key of ['files', 'findings', 'stale', 'skipped', 'elapsed_s', 'usage']) {
+      assert.strictEqual(parseResult(without(changesReviewed(), key)), undefined, `reviewChanges ${key}`);
     }
     assert.strictEqual(parseResult({ kind: 'explain', status: 'ok' }), undefined, 'explanation');
     assert.strictEqual(parseResult({ kind: 'clearCache', status: 'ok' }), undefined, 'cleared');
@@ -105,6 +114,9 @@ describe('parseResult', () => {
       ['message as a number', { kind: 'review', status: 'error', message: 404 }],
       ['cleared as a string', { kind: 'clearCache', status: 'ok', cleared: '3' }],
       ['kind as a number', { kind: 1, status: 'ok' }],
+      ['files as a string', { ...changesReviewed(), files: '2' }],
+      ['a skipped file without a reason', { ...changesReviewed(), skipped: [{ path: 'a.py' }] }],
+      ['skipped as a string', { ...changesReviewed(), skipped: 'gone.py' }],
     ];
     for (const [what, value] of rejected) {
       assert.strictEqual(parseResult(value), undefined, what);

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import type * as vscode from 'vscode';
 import { COMMANDS, OPEN_SETTINGS } from '../src/ids';
 import { StatusBar, StatusModel, summarize } from '../src/statusBar';
-import { reviewed } from './fixtures';
+import { changesReviewed, reviewed } from './fixtures';
 import { StatusBarAlignment, StatusBarItem } from './mocks/vscode';
 
 function running(): StatusModel {
@@ -129,6 +129,22 @@ describe('summarize', () => {
     const summary = summarize(reviewed({ findings: 1, mode: 'debate', usage: { total_tokens: 1, cost_usd: null } }));
     assert.strictEqual(summary?.text, '1 finding');
     assert.strictEqual(summary?.tooltip, '1 finding · debate · 1/1 models answered · 4.2 s · 1 token');
+  });
+
+  it('counts findings and files of a review of changes, and lists what it left out', () => {
+    const summary = summarize(changesReviewed({ stale: 1 }));
+    assert.strictEqual(summary?.text, '3 findings in 2 changed files · 1 dropped after edits · $0.0120');
+    assert.strictEqual(
+      summary?.tooltip,
+      '3 findings in 2 changed files · 1 dropped after edits · 6.5 s · 3000 tokens · $0.0120\nnot reviewed:\ngone.py: deleted',
+    );
+    const none = summarize(changesReviewed({ files: 0, findings: 0, skipped: [] }));
+    assert.strictEqual(none?.text, 'no changes');
+  });
+
+  it('shows "reviewing changes…" while a review of changes runs', () => {
+    const model = running();
+    assert.strictEqual(model.apply({ type: 'sent', action: 'reviewChanges' }).text, '$(sync~spin) Fusion: reviewing changes…');
   });
 
   it('words every kind and status', () => {

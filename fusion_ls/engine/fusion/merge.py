@@ -81,7 +81,10 @@ class Merge:
         )
 
     def fuse(self, panel: Panel, answer: ParsedReview[JudgedFinding]) -> Fused:
-        kept, lost = anchor_all(answer.findings, panel.doc)
+        placed = anchor_all(answer.findings, panel.doc)
         answers = {model: a.findings for model, a in panel.answers.items()}
-        merged, unsupported = merged_findings(panel.excerpt.path, kept, panel.labels, answers)
-        return Fused(merged, answer.summary, dropped=lost + answer.skipped + unsupported)
+        merged, unsupported = merged_findings(
+            panel.excerpt.path, placed.kept, panel.labels, answers
+        )
+        dropped = placed.unquoted + answer.skipped + unsupported
+        return Fused(merged, answer.summary, dropped=dropped, outside=placed.outside)

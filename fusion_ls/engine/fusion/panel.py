@@ -19,11 +19,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Answer:
-    """A pool model's review after anchoring: kept findings, and how many it lost."""
+    """A pool model's review after anchoring: kept findings, how many it lost (a bad quote, an
+    unusable finding), and how many were about lines outside the reviewed ones."""
 
     findings: list[ProposedFinding]
     summary: str
     dropped: int
+    outside: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Fused:
     findings: list[Finding]
     summary: str
     dropped: int = 0
+    outside: int = 0
 
 
 class Judging(Protocol[T]):

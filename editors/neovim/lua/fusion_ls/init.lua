@@ -104,16 +104,18 @@ function M.server_cmd()
   return legacy.cmd
 end
 
---- Runs one of the server's `fusion.*` commands for a buffer.
----@param bufnr integer
+--- Runs one of the server's `fusion.*` commands for a buffer (nil: for the workspace, through
+--- any fusion-ls client).
+---@param bufnr integer?
 ---@param command string
----@param arguments any[]
+---@param arguments any[]?
 ---@param on_ok? fun(result: table)
 local function execute(bufnr, command, arguments, on_ok)
   local client = vim.lsp.get_clients({ bufnr = bufnr, name = NAME })[1]
   if not client then
+    local where = bufnr and 'attached to this buffer' or 'running'
     vim.notify(
-      'fusion-ls is not attached to this buffer (see :checkhealth fusion_ls)',
+      ('fusion-ls is not %s (see :checkhealth fusion_ls)'):format(where),
       vim.log.levels.WARN
     )
     return
@@ -184,6 +186,12 @@ end
 function M.review_file(bufnr)
   bufnr = resolve(bufnr)
   execute(bufnr, 'fusion.reviewFile', { vim.uri_from_bufnr(bufnr) })
+end
+
+--- Reviews the uncommitted changes of the workspace: every file that differs from git's HEAD
+--- (open buffers as they are, saved or not), on its changed lines.
+function M.review_changes()
+  execute(nil, 'fusion.reviewChanges', nil) -- no arguments: an empty table would be a JSON object
 end
 
 --- Removes the buffer's findings and explanations, and stops its running reviews.

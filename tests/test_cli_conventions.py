@@ -1,0 +1,154 @@
+"""The conventions of the CLIs people know: -V, -q, examples in --help, colour on a terminal
+(NO_COLOR, FORCE_COLOR), --show-fixes, and --stream that does not write onto the progress line."""
+
+from __future__ import annotations
+
+import pytest
+from cli_workspace import Workspace
+from fake_openai import FakeOpenAI, Reply
+from reviewers import DIV, SQLI, merging_judge, review
+from terminal import SGR, on_terminal
+
+from fusion_ls.version import __version__
+
+RED_ERROR = "\x1b[1;31merror\x1b[0m"
+ARGUED_SQLI = {**SQLI, "rationale": "Pass user_id as a query parameter."}
+
+
+def script_pool(fake: FakeOpenAI, delay_s: float = 0.0) -> None:
+    """DIV (an error with a rationale and a fix) from two models, a warning with a rationale
+    from one."""
+    fake.script("alpha", Reply(content=review(DIV, ARGUED_SQLI), delay_s=delay_s))
+    fake.script("beta", Reply(content=review(DIV), delay_s=2 * delay_s))
+    fake.script("gamma", Reply(content=review(), delay_s=3 * delay_s))
+    fake.script("judge", merging_judge)
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(workspace: Workspace, flag: str) -> None:
+    result = workspace.run(flag)
+    assert (result.code, result.out) == (0, f"fusion-ls {__version__}\n")
+
+
+def test_help_shows_examples_as_written(workspace: Workspace) -> None:
+    result = workspace.run("--help")
+
+    assert result.code == 0
+    assert "\nexamples:\n  fusion-ls init " in result.out
+    assert "\n  fusion-ls review app.py --fix " in result.out
+    assert "NO_COLOR=1 turns it off" in result.out
+
+
+def test_quiet_short_flag(workspace: Workspace, fake_openai: FakeOpenAI) -> None:
+    script_pool(fake_openai)
+    result = workspace.run("review", "sample.py", "-q")
+    assert result.code == 0, result.err
+    assert result.err == "" and "sample.py:5:5: error" in result.out
+
+
+def test_a_terminal_gets_colour_and_the_details_of_errors(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    script_pool(fake_openai)
+
+    code, shown = on_terminal(["review", "sample.py"], workspace.root, workspace.env)
+
+    assert code == 0, shown
+    assert f"sample.py\x1b[0m:5:5: {RED_ERROR} [bug] Division by zero" in shown
+    plain = SGR.sub("", shown)
+    assert "\n    `len(values)` is 0 for an empty list.\n" in plain  # the rationale
+    assert "\n    @@ -5 +5 @@\n    -    return total / len(values)\n" in plain  # the fix
+    assert "+    return total / len(values) if values else 0.0" in plain
+    assert "\x1b[32m+    return total / len(values) if values else 0.0\x1b[0m" in shown
+    assert "query parameter" not in plain  # a warning's details wait for --show-fixes
+
+
+def test_no_color_wins_on_a_terminal_and_over_force_color(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    script_pool(fake_openai)
+
+    code, shown = on_terminal(
+        ["review", "sample.py"], workspace.root, {**workspace.env, "NO_COLOR": "1"}
+    )
+    forced = workspace.run_with({"NO_COLOR": "1", "FORCE_COLOR": "1"}, "review", "sample.py")
+
+    assert code == 0
+    assert "error [bug] Division by zero" in shown and not SGR.search(shown)
+    assert forced.code == 0 and not SGR.search(forced.out)
+
+
+def test_an_empty_no_color_does_not_count(workspace: Workspace, fake_openai: FakeOpenAI) -> None:
+    """no-color.org: "when present and not an empty string"."""
+    script_pool(fake_openai)
+
+    code, shown = on_terminal(
+        ["review", "sample.py"], workspace.root, {**workspace.env, "NO_COLOR": ""}
+    )
+
+    assert code == 0 and RED_ERROR in shown
+
+
+def test_piped_output_is_plain_unless_forced(workspace: Workspace, fake_openai: FakeOpenAI) -> None:
+    script_pool(fake_openai)
+
+    piped = workspace.run("review", "sample.py", "--quiet")
+    forced = workspace.run_with({"FORCE_COLOR": "1"}, "review", "sample.py", "--quiet")
+
+    assert not SGR.search(piped.out) and "    @@" not in piped.out
+    assert RED_ERROR in forced.out
+    findings = slice(0, 2)  # the status block differs: the second run is a cache hit
+    assert SGR.sub("", forced.out).splitlines()[findings] == piped.out.splitlines()[findings]
+
+
+def test_show_fixes_prints_rationale_and_diff_under_every_finding(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    script_pool(fake_openai)
+
+    result = workspace.run("review", "sample.py", "--show-fixes", "--quiet")
+
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    at = lines.index(
+        "sample.py:5:5: error [bug] Division by zero when values is empty " + "(2/3 models)"
+    )
+    assert lines[at + 1 : at + 7] == [
+        "    `len(values)` is 0 for an empty list.",
+        "    --- a/sample.py",
+        "    +++ b/sample.py",
+        "    @@ -5 +5 @@",
+        "    -    return total / len(values)",
+        "    +    return total / len(values) if values else 0.0",
+    ]
+    assert lines[at + 7].startswith("sample.py:9:5: hint [security]")  # demoted: 1/3
+    assert lines[at + 8 :][:2] == ["    Pass user_id as a query parameter.", ""]  # no diff
+
+
+def test_no_show_fixes_hides_them_on_a_terminal(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    script_pool(fake_openai)
+
+    code, shown = on_terminal(
+        ["review", "sample.py", "--no-show-fixes"], workspace.root, workspace.env
+    )
+
+    assert code == 0 and "Division by zero" in shown and "@@" not in shown
+
+
+def test_stream_erases_the_progress_line_before_each_finding(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    script_pool(fake_openai, delay_s=0.3)
+
+    code, shown = on_terminal(["review", "sample.py", "--stream"], workspace.root, workspace.env)
+
+    assert code == 0, shown
+    streamed = [line for line in shown.split("\n") if "so far" in line]
+    assert streamed, shown
+    for line in streamed:
+        # Whatever the progress line said is erased: the finding starts the visible line.
+        visible = line.rsplit("\r\x1b[2K", 1)[-1]
+        assert SGR.sub("", visible).startswith("sample.py:"), repr(line)
+        assert "\r\x1b[2K" in line, repr(line)
