@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: review explain test lint vscode emacs clean
+.PHONY: review explain test lint vscode emacs analyzers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,10 +48,22 @@ emacs:
 	       "(install emacs-nox and elpa-eglot, or eglot from GNU ELPA)"; \
 	fi
 
-## The whole suite: lint, types, the VS Code extension, Emacs for its test, every Python, Neovim
-## and Emacs test.
-test: lint vscode emacs
-	$(BIN)/pytest
+## The analyzers found on PATH that are cheap to add, so their tests run instead of skipping:
+## oxlint from npm into .venv/node (no root needed), shellcheck from Debian when run as root.
+## Either may fail (no network, no root): its tests then skip and say why.
+NODE_TOOLS := $(VENV)/node/node_modules/.bin
+analyzers: $(STAMP)
+	@test -x $(NODE_TOOLS)/oxlint || npm install --silent --no-audit --no-fund \
+		--prefix $(VENV)/node oxlint@1.94.0 || echo "oxlint not installed; its tests will skip" >&2
+	@command -v shellcheck >/dev/null || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null \
+		&& { apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null && apt-get install -y -qq shellcheck >/dev/null; }; }; } \
+		|| echo "shellcheck not installed; its tests will skip" >&2
+
+## The whole suite: lint, types, the VS Code extension, Emacs and the analyzers for their tests,
+## every Python, Neovim and Emacs test.
+test: lint vscode emacs analyzers
+	PATH="$(abspath $(NODE_TOOLS)):$$PATH" $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

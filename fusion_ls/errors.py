@@ -3,6 +3,7 @@
     FusionError                  anything fusion-ls reports to a person
     ├── ConfigError              .fusion.toml / user config invalid; carries every ConfigIssue
     ├── UsageError               a request that cannot be served (bad line range, unreadable file)
+    │   └── NoReviewer           no model can be asked and no local analyzer reads the file
     └── ProviderError            one model call failed; `status` says how (error/timeout/invalid)
 
 A review where no model answered is not an error: its result says so (each model's status and
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "FusionError",
+    "NoReviewer",
     "ProviderError",
     "UsageError",
 ]
@@ -62,6 +64,18 @@ class ConfigError(FusionError):
 
 class UsageError(FusionError):
     """The request itself is wrong (a line range past the end of the file, say)."""
+
+
+class NoReviewer(UsageError):
+    """Nothing can review the file: no model can be asked (`models` says why: a missing key,
+    said once for a whole run of many files) and no local analyzer reads it (`analyzers`)."""
+
+    def __init__(self, path: str, models: str, analyzers: str) -> None:
+        self.models = models
+        self.analyzers = analyzers
+        super().__init__(
+            f"nothing can review {path}: no model can be used ({models}), and {analyzers}"
+        )
 
 
 ProviderFailure = Literal["error", "timeout", "invalid", "truncated", "skipped"]

@@ -26,6 +26,7 @@ __all__ = [
     "SEVERITIES",
     "BestOfVerdict",
     "Category",
+    "Counted",
     "ExplainAnswer",
     "Finding",
     "Fix",
@@ -42,6 +43,8 @@ __all__ = [
     "Statement",
     "SuppressionNote",
     "Usage",
+    "counted_as",
+    "is_analyzer",
 ]
 
 Severity = Literal["error", "warning", "info", "hint"]
@@ -57,6 +60,8 @@ CATEGORIES: tuple[Category, ...] = (
 )
 Mode = Literal["best-of", "merge", "debate"]
 """A fusion mode; `engine.fusion.modes.MODES` is the registry, tested to match."""
+Counted = Literal["models", "analyzers"]
+"""What answered a review: `analyzers` when no model ran, only local analyzers."""
 ModelStatus = Literal[
     "ok", "error", "timeout", "invalid", "truncated", "cancelled", "late", "skipped"
 ]
@@ -196,6 +201,10 @@ class ProposedFinding(_Contract):
     message: str = Field(min_length=1)
     rationale: str = ""
     fix: Fix | None = None
+    rule: str | None = None
+    """The analyzer rule that raised it, the same for every analyzer that checks it (ruff's
+    S608 and bandit's B608 are both `bandit:B608`), so two analyzers' reports of one rule match
+    without comparing their terse texts. Models leave it out; prompts never show it."""
 
     _default_end = model_validator(mode="before")(_end_defaults_to_start)
 
@@ -276,8 +285,9 @@ class Finding(_Result):
     Agreement is computed, never stored as text: `models` are the pool members whose own
     answers hold this finding, `answered` how many models answered the review at all, and
     `failed` how many pool models did not answer (so `1/1` after two failures never reads as
-    unanimity). `demoted_from` is the severity a finding had before `review.min_agreement`
-    demoted it to a hint.
+    unanimity); `answered_by` is `analyzers` when no model answered, only local analyzers, so
+    the count reads `2/2 analyzers`. `demoted_from` is the severity a finding had before
+    `review.min_agreement` demoted it to a hint.
     """
 
     id: str
@@ -294,6 +304,7 @@ class Finding(_Result):
     failed: int = Field(0, ge=0)
     demoted_from: Severity | None = None
     statements: list[Statement] = Field(default_factory=list)
+    answered_by: Counted = "models"
 
     @model_validator(mode="before")
     @classmethod
@@ -315,8 +326,8 @@ class Finding(_Result):
 
     def agreement_label(self, so_far: bool = False) -> str:
         """How the agreement reads for a person: `2/3 models`, `1/1 models · 2 failed`,
-        `1/3 models so far`, `1/3 models · below min_agreement`."""
-        label = f"{self.agreement} models{' so far' if so_far else ''}"
+        `1/3 models so far`, `1/3 models · below min_agreement`, `2/2 analyzers`."""
+        label = f"{self.agreement} {self.answered_by}{' so far' if so_far else ''}"
         if self.failed:
             label += f" · {self.failed} failed"
         if self.demoted_from is not None:
@@ -394,3 +405,14 @@ class FusedExplanation(_Result):
     elapsed_s: float
 
     _one_range = model_validator(mode="before")(_ranges_default_to_lines)
+
+
+def is_analyzer(name: str) -> bool:
+    """Whether a pool member's name is a local analyzer's (`tool:ruff`), not a model's."""
+    return name.startswith("tool:")
+
+
+def counted_as(names: Iterable[str]) -> Counted:
+    """What an agreement over these reviewers counts: `analyzers` when none is a model."""
+    names = list(names)
+    return "analyzers" if names and all(map(is_analyzer, names)) else "models"

@@ -171,23 +171,35 @@ def test_without_a_key_the_local_analyzers_review_and_say_so(
     assert text.code == 0, text.err
     first = text.out.splitlines()[0]
     assert first.startswith("note: no model provider can be used (OPENROUTER_API_KEY is not set")
-    assert first.endswith("reviewing with local analyzers only: tool:ruff")
-    assert "sample.py:9:5: warning [security] S608: Possible SQL injection" in text.out
-    assert [m["model"] for m in data["models"]] == ["tool:ruff"]
+    assert first.endswith("reviewing with local analyzers only: tool:bandit, tool:mypy, tool:ruff")
+    assert text.out.count("OPENROUTER_API_KEY is not set") == 1  # said once, not per model
+    sql = "sample.py:9:5: warning [security] B608: Possible SQL injection"
+    assert sql in text.out and "(2/2 analyzers)" in text.out
+    assert "\nanalyzers:\n" in text.out and "no model to judge" in text.out
+    assert [m["model"] for m in data["models"]] == ["tool:bandit", "tool:mypy", "tool:ruff"]
     assert data["notice"].startswith("no model provider can be used")
+    assert data["judge"]["status"] == "skipped" and not data["degraded"]
     assert fake_openai.requests == []
 
 
-def test_a_missing_key_with_a_non_python_file_says_what_to_set(
-    workspace: Workspace, fake_openai: FakeOpenAI
+@pytest.mark.parametrize("name", ["app.js", "Main.java"])
+def test_a_file_nothing_can_review_gets_one_line_and_exit_2(
+    workspace: Workspace, fake_openai: FakeOpenAI, tmp_path: Path, name: str
 ) -> None:
     del workspace.env["OPENROUTER_API_KEY"]
-    (workspace.root / "app.js").write_text("function f(x) { return eval(x); }\n")
+    workspace.env["PATH"] = str(tmp_path / "empty")  # no JavaScript analyzer installed
+    (workspace.root / name).write_text("function f(x) { return eval(x); }\n")
 
-    result = workspace.run("review", "app.js")
+    result = workspace.run("review", name, "--quiet")
 
-    assert result.code == 3
-    assert "OPENROUTER_API_KEY is not set" in result.out
+    assert result.code == 2
+    assert result.out == ""
+    [line] = [line for line in result.err.splitlines() if not line.startswith("model list")]
+    assert line.startswith(f"fusion-ls: nothing can review {name}: no model can be used (")
+    assert line.count("OPENROUTER_API_KEY is not set") == 1
+    assert f"no local analyzer for {Path(name).suffix} files is installed" in line
+    if name == "app.js":
+        assert "; oxlint is not on PATH (install: npm install -g oxlint" in line
     assert fake_openai.requests == []
 
 

@@ -380,6 +380,19 @@ def test_finding_hover_explains_the_finding() -> None:
     assert "len(values) is 0 for an empty list." in text
 
 
+def test_where_no_model_ran_diagnostics_and_hover_say_analyzers() -> None:
+    finding = make_finding().model_copy(
+        update={"models": ["tool:bandit", "tool:ruff"], "answered": 2, "answered_by": "analyzers"}
+    )
+    offline = make_review([finding], models=[run("tool:bandit"), run("tool:ruff")], judge=None)
+
+    assert diagnostic(finding, LINES).message.endswith("(2/2 analyzers)")
+    text = finding_hover(finding, offline, LINES)
+    assert "Raised by 2/2 analyzers: `tool:bandit`, `tool:ruff`" in text
+    assert "| analyzer | status | latency | detail |" in text
+    assert "| `tool:ruff` | ok | 1.50 s |  |" in text  # no tokens: an analyzer spends none
+
+
 def test_finding_hover_shows_the_fix_as_a_unified_diff() -> None:
     finding = make_finding(fix=FIX)
 

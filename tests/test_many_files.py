@@ -187,3 +187,27 @@ def test_near_changes_widens_each_hunk(tmp_path: Path, monkeypatch: pytest.Monke
 
     assert exact.ranges == (LineRange(start=10, end=10),)
     assert near.ranges == (LineRange(start=7, end=13),)
+
+
+def test_without_a_key_many_files_say_it_once_and_skip_what_nothing_reads(
+    workspace: Workspace, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    del workspace.env["OPENROUTER_API_KEY"]
+    workspace.env["PATH"] = str(tmp_path / "empty")  # no analyzer program on PATH
+    (workspace.root / "other.py").write_text(SAMPLE.read_text())
+    (workspace.root / "tool.rb").write_text("puts 1\n")
+    (workspace.root / "lib.rb").write_text("puts 2\n")
+
+    both = workspace.run("review", "sample.py", "other.py", "tool.rb", "--quiet")
+    neither = workspace.run("review", "tool.rb", "lib.rb", "--quiet")
+
+    assert both.code == 0, both.err
+    assert (both.out + both.err).count("OPENROUTER_API_KEY is not set") == 1
+    assert both.out.startswith("note: no model provider can be used")
+    assert "tool.rb: skipped (no local analyzer for .rb files is installed)" in both.err
+    assert both.out.count("(2/2 analyzers)") == 2
+    assert both.out.rstrip().endswith("2 files reviewed · 2 findings")
+    assert neither.code == 2
+    assert neither.err.count("OPENROUTER_API_KEY is not set") == 1
+    assert "lib.rb: skipped" in neither.err and "tool.rb: skipped" in neither.err
+    assert fake_openai.requests == []

@@ -254,7 +254,8 @@ def finding_schema(schema: Mapping[str, Any]) -> Any:
 def test_review_schema_matches_the_finding_model() -> None:
     finding = finding_schema(REVIEW_SCHEMA.schema)
 
-    assert set(finding["properties"]) == set(ProposedFinding.model_fields)
+    # `rule` is an analyzer's: models are not asked for it (and prompts never show it)
+    assert set(finding["properties"]) == set(ProposedFinding.model_fields) - {"rule"}
     assert finding["properties"]["severity"]["enum"] == list(SEVERITIES)
     assert finding["properties"]["category"]["enum"] == list(CATEGORIES)
 
@@ -262,7 +263,7 @@ def test_review_schema_matches_the_finding_model() -> None:
 def test_judged_review_schema_adds_supporters() -> None:
     finding = finding_schema(JUDGED_REVIEW_SCHEMA.schema)
 
-    assert set(finding["properties"]) == set(JudgedFinding.model_fields)
+    assert set(finding["properties"]) == set(JudgedFinding.model_fields) - {"rule"}
     assert finding["properties"]["supporters"]["items"] == {"type": "string"}
 
 

@@ -222,7 +222,8 @@ async def test_offline_review_with_local_analyzers_is_announced_once(
         notices = [m.message for m in lsp.messages if "local analyzers only" in m.message]
         assert first["status"] == "ok"
         assert len(notices) == 1 and "OPENROUTER_API_KEY is not set" in notices[0]
-        assert any("S608" in d.message for d in lsp.diagnostics[uri])
+        sql = [d.message for d in lsp.diagnostics[uri] if "SQL injection" in d.message]
+        assert len(sql) == 1 and sql[0].endswith("(2/2 analyzers)")  # ruff's S608, bandit's B608
         assert fake.requests == []
     finally:
         await lsp.shutdown_session()

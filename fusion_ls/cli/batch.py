@@ -28,7 +28,7 @@ from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
-from fusion_ls.errors import FusionError, UsageError
+from fusion_ls.errors import FusionError, NoReviewer, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity
 from fusion_ls.reviewers.cache import cache_dir
 from fusion_ls.reviewers.catalog import stored_catalog
@@ -48,6 +48,8 @@ class Reviewed:
     error: str | None = None
     digest: str = ""
     """The content digest of the text reviewed, which `--fix` checks before writing."""
+    unreviewable: NoReviewer | None = None
+    """Nothing could review it (no model, no analyzer for its language): skipped, not failed."""
 
 
 async def _one(
@@ -72,6 +74,8 @@ async def _one(
     try:
         settings = settings_for(target.file)
         review = await drain(Engine(settings, runtime).review(request), lambda _: None)
+    except NoReviewer as nothing:
+        return Reviewed(target, lines, unreviewable=nothing)
     except FusionError as error:
         return Reviewed(target, lines, error=str(error))
     assert isinstance(review, FusedReview)
@@ -178,10 +182,18 @@ def batch_command(
 
 
 def _print(outcomes: list[Reviewed], format_: str, require_models: bool, style: TextStyle) -> None:
+    """Errors and skipped files on stderr (why no model can be used, once), results on
+    stdout; in text, each note (the offline fallback's, say) once above the reviews."""
+    done = [(o.review, o.lines) for o in outcomes if o.review is not None]
+    if not (done and format_ == "text"):  # else the reviews' note says it
+        for models in dict.fromkeys(o.unreviewable.models for o in outcomes if o.unreviewable):
+            print(f"fusion-ls: no model can be used ({models})", file=sys.stderr)
     for outcome in outcomes:
+        if outcome.unreviewable is not None:
+            why = outcome.unreviewable.analyzers
+            print(f"{outcome.target.file}: skipped ({why})", file=sys.stderr)
         if outcome.error is not None:
             print(f"{outcome.target.file}: {outcome.error}", file=sys.stderr)
-    done = [(o.review, o.lines) for o in outcomes if o.review is not None]
     if format_ == "json":
         print(json.dumps([review.model_dump(mode="json") for review, _ in done], indent=2))
     elif format_ == "sarif":
@@ -201,7 +213,12 @@ def _print(outcomes: list[Reviewed], format_: str, require_models: bool, style: 
 
 
 def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_models: bool) -> int:
+    """As for one file; files nothing could review are skipped, unless no file was reviewed
+    at all (2: the key or an analyzer is what to set up)."""
     reviews = [o.review for o in outcomes if o.review is not None]
+    if not reviews and all(o.unreviewable for o in outcomes):
+        return 2
+    outcomes = [o for o in outcomes if o.unreviewable is None]
     counted = not require_models
     silent = [r for r in reviews if not models_answered(r.models, analyzers_count=counted)]
     if silent or len(reviews) < len(outcomes):

@@ -58,6 +58,7 @@ from fusion_ls.reviewers.model_check import (
     stored_suggestion,
     unusable_models,
 )
+from fusion_ls.reviewers.registry import describe_analyzers
 from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["main"]
@@ -273,6 +274,9 @@ def _config_command(args: argparse.Namespace) -> int:
     print("models:")
     for check in checks:
         print(f"  {check.describe()}")
+    print("analyzers (review offline, or as tool:NAME in the pool):")
+    for line in describe_analyzers():
+        print(f"  {line}")
     unknown = [check for check in checks if check.unknown]
     for check in unknown:
         print(f"fusion-ls: {check.describe()}", file=sys.stderr)

@@ -20,6 +20,8 @@ from fusion_ls.findings import (
     ModelRun,
     Severity,
     Usage,
+    counted_as,
+    is_analyzer,
 )
 
 __all__ = [
@@ -94,7 +96,8 @@ def _usage_text(usage: Usage) -> str:
 
 def status_line(run: ModelRun, width: int, *, said_below: bool = False) -> str:
     latency = f"{run.latency_s:.2f} s" if run.latency_s is not None else "-"
-    detail = _usage_text(run.usage) if run.status == "ok" else ""
+    spent = run.status == "ok" and not is_analyzer(run.model)  # an analyzer spends no tokens
+    detail = _usage_text(run.usage) if spent else ""
     error = "(see below)" if said_below else run.error
     if error:
         detail = f"{detail}; {error}" if detail else error
@@ -112,7 +115,7 @@ def _status_block(models: Sequence[ModelRun], judge: ModelRun | None) -> list[st
     def line(run: ModelRun) -> str:
         return status_line(run, width, said_below=run.error in shared)
 
-    block = ["models:", *(line(run) for run in models)]
+    block = [f"{counted_as(run.model for run in models)}:", *(line(run) for run in models)]
     if judge is not None:
         block += ["judge:", line(judge)]
     for error in shared:
@@ -205,6 +208,5 @@ def models_answered(runs: Sequence[ModelRun], *, analyzers_count: bool = False) 
     """Whether a model (not a local analyzer, named `tool:…`) answered; with
     `analyzers_count`, whether anyone did."""
     return any(
-        run.status == "ok" and (analyzers_count or not run.model.startswith("tool:"))
-        for run in runs
+        run.status == "ok" and (analyzers_count or not is_analyzer(run.model)) for run in runs
     )

@@ -29,8 +29,8 @@ __all__ = [
 
 DEFAULT_PROVIDER = "openrouter"
 TOOL_PROVIDER = "tool"
-KNOWN_TOOLS = frozenset({"ruff"})
-"""Local analyzers a pool may name as `tool:NAME` (their adapters live in analyzers.py)."""
+KNOWN_TOOLS = frozenset({"ruff", "bandit", "mypy", "shellcheck", "oxlint", "govet"})
+"""Local analyzers a pool may name as `tool:NAME` (their adapters live in reviewers/tools/)."""
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 
 

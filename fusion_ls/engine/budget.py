@@ -31,16 +31,16 @@ def code_tokens(lines: Iterable[str]) -> int:
 async def most_it_may_cost(
     settings: Settings,
     pool: Sequence[Reviewer],
-    judge: Reviewer,
+    judge: Reviewer | None,
     code_tokens: int,
     rounds: int,
 ) -> float:
-    """US dollars a review may cost at most: each round's calls, then the judge, who reads
-    every answer besides the code."""
+    """US dollars a review may cost at most: each round's calls, then the judge (None when
+    none will be asked), who reads every answer besides the code."""
     prompt = PROMPT_TOKENS + code_tokens
     calls = [await reviewer.max_cost_usd(prompt) for reviewer in pool]
     answers = settings.fusion.max_tokens * len(pool)
-    judging = await judge.max_cost_usd(prompt + answers)
+    judging = await judge.max_cost_usd(prompt + answers) if judge else 0.0
     return rounds * sum(c or 0.0 for c in calls) + (judging or 0.0)
 
 
@@ -48,7 +48,7 @@ async def refuse_over_budget(
     settings: Settings,
     runtime: Runtime,
     pool: Sequence[Reviewer],
-    judge: Reviewer,
+    judge: Reviewer | None,
     code_tokens: int,
     rounds: int,
 ) -> None:

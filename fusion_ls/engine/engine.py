@@ -3,9 +3,11 @@ anchor → postprocess.
 
 This is the only entry point the adapters use. `Engine.review` and `Engine.explain` are async
 generators of progress events whose last event carries the result (`events.drain` runs one to
-its end); cancelling the consumer cancels every model call in flight. The engine never knows
-whether a pool member is a chat model or an analyzer: it asks each through `Reviewer`, and it
-fuses through the mode registry.
+its end); cancelling the consumer cancels every model call in flight. The engine asks a chat
+model and an analyzer alike, through `Reviewer`, and fuses through the mode registry; only the
+counting tells them apart, by name (`tool:…`): which categories a member checks, whether a
+review's agreement counts `models` or `analyzers`, and that analyzers alone are all waited for
+and have no judge.
 
 It is longer than 450 lines because review and explain share every private step (prepare,
 rounds, judge, shuffle); the steps that stand alone live beside it (rounds, postprocess,
@@ -22,6 +24,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import PurePath
 from typing import TypeVar
 
 from fusion_ls.config.settings import ModelRef, Settings
@@ -60,15 +63,16 @@ from fusion_ls.engine.prompts import (
 from fusion_ls.engine.redact import make_visible, redact
 from fusion_ls.engine.request import CodeRequest, language_for
 from fusion_ls.engine.rounds import Runs, consensus_summary, quorum_shortfall, total_usage
-from fusion_ls.errors import ProviderError, UsageError
+from fusion_ls.errors import NoReviewer, ProviderError, UsageError
 from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
     ModelRun,
+    counted_as,
 )
 from fusion_ls.reviewers.base import Code, Prompt, Reply, Reviewer
 from fusion_ls.reviewers.chat import ChatMessage
-from fusion_ls.reviewers.registry import Reviewers
+from fusion_ls.reviewers.registry import Reviewers, checked_categories
 from fusion_ls.reviewers.runtime import Runtime
 
 __all__ = ["CodeRequest", "Engine", "language_for"]
@@ -120,8 +124,12 @@ class Engine:
 
     # -- shared steps --------------------------------------------------------------------
 
-    async def _prepare(self, request: CodeRequest) -> _Prepared:
-        """Check the request may be sent at all, then build what the reviewers will see."""
+    async def _prepare(
+        self, request: CodeRequest, reviewers: Mapping[str, Reviewer] | None = None
+    ) -> _Prepared:
+        """Check the request may be sent at all, then build what the reviewers will see.
+        `reviewers` is the review's pool when it is not the configured one (the offline
+        fallback: local analyzers, and no judge to pay for)."""
         self._refuse_excluded(request)
         lines = split_lines(request.text)
         if not any(line.strip() for line in lines):
@@ -135,8 +143,11 @@ class Engine:
         )
         fusion = self.settings.fusion
         rounds = fusion.rounds if self._mode(request, rules).debates else 1
-        pool = [self._reviewers.get(ref) for ref in self._pool.values()]
-        judge = self._reviewers.get(fusion.judge)
+        configured = reviewers is None
+        if reviewers is None:
+            reviewers = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
+        pool = list(reviewers.values())
+        judge = self._reviewers.get(fusion.judge) if configured else None
         await refuse_over_budget(self.settings, self._runtime, pool, judge, code_tokens, rounds)
         sent = list(lines)
         redacted = 0
@@ -197,10 +208,12 @@ class Engine:
         """Each model's outcome as it arrives, with its answer when it gave one."""
         fusion = self.settings.fusion
         answered = 0
+        # Local analyzers alone are all waited for: none is slow for long, and none costs.
+        offline = counted_as(calls) == "analyzers"
         outcomes = fan_out(
             calls,
             timeout_s=fusion.timeout_s,
-            quorum=fusion.quorum,
+            quorum=len(calls) if offline else fusion.quorum,
             grace_s=fusion.straggler_grace_s,
         )
         async with aclosing(outcomes):
@@ -239,8 +252,9 @@ class Engine:
 
     async def _review_pool(self, path: str) -> tuple[dict[str, Reviewer], str | None]:
         """The pool for this review: the configured one, or, when no member that can reason
-        can be asked at all (no key, nothing listening), what is left of it — local analyzers
-        — with a notice saying so."""
+        can be asked at all (no key, nothing listening), the local analyzers that can review
+        `path`, with a notice saying so (the one place a missing key is told). When nothing
+        can review it, NoReviewer says why."""
         pool = {name: self._reviewers.get(ref) for name, ref in self._pool.items()}
         if not self._offline_fallback:
             return pool, None
@@ -248,10 +262,21 @@ class Engine:
         usable = {name: r for name, r in pool.items() if problems[name] is None}
         if len(usable) == len(pool) or any("judge" in r.capabilities for r in usable.values()):
             return pool, None
-        fallback = usable or {r.name: r for r in self._reviewers.analyzers_for(path)}
-        if not fallback:
-            return pool, None
         reasons = "; ".join(dict.fromkeys(p for p in problems.values() if p))
+        fallback = {n: r for n, r in usable.items() if r.declines(path) is None}
+        missing: list[str] = []
+        for analyzer in [] if fallback else self._reviewers.analyzers_for(path):
+            problem = await analyzer.unavailable()
+            if problem is None:
+                fallback[analyzer.name] = analyzer
+            else:
+                missing.append(problem)
+        if not fallback:
+            suffix = PurePath(path).suffix or "extension-less"
+            tools = "".join(f"; {problem}" for problem in missing)
+            raise NoReviewer(
+                path, reasons, f"no local analyzer for {suffix} files is installed{tools}"
+            )
         notice = (
             f"no model provider can be used ({reasons}); reviewing with local analyzers only: "
             f"{', '.join(fallback)}"
@@ -294,6 +319,8 @@ class Engine:
             latest,
             failed=runs.failed(),
             dial=dial,
+            answered_by=counted_as(pool),
+            coverage={m: checked_categories(m) for m in pool},
             policy=prepared.rules.policy,
         )
         return Provisional(tuple(shown.findings), len(latest), len(pool))
@@ -301,13 +328,14 @@ class Engine:
     async def review(self, request: CodeRequest) -> AsyncGenerator[Event, None]:
         """Review the request's lines; the last event is `ReviewFinished`."""
         started = time.monotonic()
-        prepared = await self._prepare(request)
+        self._refuse_excluded(request)  # before saying that nothing else could review it
+        reviewers, notice = await self._review_pool(request.path)
+        prepared = await self._prepare(request, None if notice is None else reviewers)
         excerpt = prepared.excerpt
         fusion = self.settings.fusion
         rules = prepared.rules
         instructions = rules.instructions
         mode = self._mode(request, rules)
-        reviewers, notice = await self._review_pool(request.path)
         if notice is not None:
             yield Notice(notice)
         pool = list(reviewers)
@@ -347,7 +375,7 @@ class Engine:
         outcome = _Outcome(Fused([], "No model answered; see each model's status."), None)
         if final:
             clusters = cluster({m: a.findings for m, a in final.items()})
-            skip = self._judge_skip_reason(len(final), clusters)
+            skip = self._judge_skip_reason(len(final), clusters, offline=notice is not None)
             if skip is None:
                 yield JudgeStarted(fusion.judge.name)
             outcome = await self._fuse(mode, prepared, final, clusters, skip)
@@ -363,6 +391,8 @@ class Engine:
             {m: a.findings for m, a in final.items()},
             failed=runs.failed(),
             dial=Dial.of(rules.review, max(len(final), 1)),
+            answered_by=counted_as(final),
+            coverage={m: checked_categories(m) for m in final},
             policy=rules.policy,
             report_unused=rules.review.report_unused_suppressions and not request.ranges,
         )
@@ -393,10 +423,15 @@ class Engine:
             )
         )
 
-    def _judge_skip_reason(self, answered: int, clusters: Sequence[Cluster]) -> str | None:
-        """Why the judge is not needed, or None when it is."""
+    def _judge_skip_reason(
+        self, answered: int, clusters: Sequence[Cluster], *, offline: bool
+    ) -> str | None:
+        """Why the judge is not needed (or cannot be asked: offline, only analyzers answered),
+        or None when it is."""
         if answered == 1:
             return "only one model answered"
+        if offline:
+            return "offline: no model to judge; the analyzers' consensus is the result"
         if not self.settings.fusion.judge_on_agreement and all_agree(clusters, answered):
             return "every model found the same; no judge needed (judge_on_agreement = false)"
         return None

@@ -1,11 +1,14 @@
 """The one step every finding passes before anyone sees it, provisional or fused.
 
 It keeps findings inside the review's scope, drops what the repository says not to show
-(`fusion: ignore` comments, excluded categories, the baseline; see `Policy`), says how many
-pool models failed, applies the agreement dial (`review.min_agreement`: findings fewer models
-raised are demoted to hints, or hidden and counted), records what each supporting model said in
-its own words (hover shows it), and orders them by place. Doing all of it here means the
-editor's provisional diagnostics, the final set and the CLI can never disagree.
+(`fusion: ignore` comments, excluded categories, the baseline; see `Policy`), counts who could
+have raised each finding (a local analyzer that does not check a category neither agrees nor
+disagrees with a finding of it, so ruff's S608 and bandit's B608 are `2/2 analyzers` beside
+mypy, which checks types only), says how many pool models failed, applies the agreement dial
+(`review.min_agreement`: findings fewer models raised are demoted to hints, or hidden and
+counted), records what each supporting model said in its own words (hover shows it), and orders
+them by place. Doing all of it here means the editor's provisional diagnostics, the final set
+and the CLI can never disagree.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from fusion_ls.engine.baseline import BaselineMatcher
 from fusion_ls.engine.fusion.consensus import sort_findings
 from fusion_ls.engine.fusion.matching import Matcher
 from fusion_ls.engine.suppressions import Suppression, suppressing
-from fusion_ls.findings import Finding, ProposedFinding, Scope, Statement, SuppressionNote
+from fusion_ls.findings import (
+    Category,
+    Counted,
+    Finding,
+    ProposedFinding,
+    Scope,
+    Statement,
+    SuppressionNote,
+)
 
 __all__ = ["Dial", "Policy", "Shown", "needed", "postprocess"]
 
@@ -45,10 +56,11 @@ class Dial:
     def of(cls, review: ReviewSettings, expected: int, *, provisional: bool = False) -> Dial:
         return cls(review.min_agreement, review.below_agreement, expected, provisional)
 
-    def threshold(self, answered: int) -> int | None:
-        """The agreement findings need; None for provisional results while too few models
-        answered for any finding to reach it (they would all be demoted, then restored)."""
-        least = needed(self.min_agreement, self.expected)
+    def threshold(self, answered: int, checking: int | None = None) -> int | None:
+        """The agreement a finding needs, of the `checking` reviewers that check its category
+        (all of them when None); None for provisional results while too few models answered
+        for it to reach that (it would be demoted, then restored)."""
+        least = needed(self.min_agreement, min(self.expected, checking or self.expected))
         return None if self.provisional and answered < least else least
 
 
@@ -112,15 +124,18 @@ def postprocess(
     *,
     failed: int = 0,
     dial: Dial | None = None,
+    answered_by: Counted = "models",
+    coverage: Mapping[str, frozenset[Category]] | None = None,
     policy: Policy | None = None,
     report_unused: bool = False,
 ) -> Shown:
     """`findings` as they are published: in scope, not suppressed, with failures, the dial,
-    statements, and in line order. `report_unused` lists the suppressions in scope that hid
-    nothing (for a review of the whole file, where that means something)."""
+    statements, what the agreement counts (`answered_by`), and in line order. `coverage`, when
+    given, holds the categories each counted reviewer checks; a finding's `answered` then
+    counts only those that check its category. `report_unused` lists the suppressions in scope
+    that hid nothing (for a review of the whole file, where that means something)."""
     policy = policy or Policy()
     matcher = Matcher.over(f for own in answers.values() for f in own)
-    threshold = dial.threshold(len(answers)) if dial else None
     kept: list[Finding] = []
     hidden = 0
     dropped = {"suppressed": 0, "baselined": 0}
@@ -129,8 +144,15 @@ def postprocess(
         if (why := policy.why_not_shown(finding)) is not None:
             dropped[why] += 1
             continue
+        checking = None
+        if coverage is not None:
+            checking = sum(finding.category in checks for checks in coverage.values())
+            checking = max(checking, len(finding.models), 1)
+        threshold = dial.threshold(len(answers), checking) if dial else None
         update: dict[str, object] = {
+            "answered": checking or finding.answered,
             "failed": failed,
+            "answered_by": answered_by,
             "statements": _statements(finding, answers, matcher),
         }
         if threshold is not None and len(finding.models) < threshold:

@@ -206,7 +206,9 @@ def review_messages(excerpt: CodeExcerpt, instructions: str) -> tuple[ChatMessag
 
 def _findings_as_data(findings: Sequence[ProposedFinding]) -> str:
     return json.dumps(
-        [f.model_dump(exclude={"supporters"}) for f in findings], ensure_ascii=False, indent=1
+        [f.model_dump(exclude={"supporters", "rule"}) for f in findings],
+        ensure_ascii=False,
+        indent=1,
     )
 
 

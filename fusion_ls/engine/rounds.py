@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from fusion_ls.engine.fusion.panel import Answer
-from fusion_ls.findings import Finding, ModelRun, Usage
+from fusion_ls.findings import Finding, ModelRun, Usage, counted_as
 
 __all__ = ["Runs", "consensus_summary", "quorum_shortfall", "total_usage"]
 
@@ -63,7 +63,8 @@ def consensus_summary(final: Mapping[str, Answer], findings: Sequence[Finding]) 
         return next(iter(final.values())).summary
     shared = sum(1 for f in findings if len(f.models) > 1)
     count = len(findings)
+    noun = counted_as(final)
     return (
-        f"Consensus of {len(final)} models: {count} finding{'' if count == 1 else 's'}, "
-        f"{shared} raised by more than one model."
+        f"Consensus of {len(final)} {noun}: {count} finding{'' if count == 1 else 's'}, "
+        f"{shared} raised by more than one {noun.removesuffix('s')}."
     )

@@ -22,6 +22,8 @@ from fusion_ls.findings import (
     ModelRun,
     SuppressionNote,
     Usage,
+    counted_as,
+    is_analyzer,
 )
 from fusion_ls.lsp.tracking import LineEdit
 
@@ -138,10 +140,12 @@ def _usage(usage: Usage) -> str:
 
 
 def _status_table(models: Sequence[ModelRun], judge: ModelRun | None) -> list[str]:
-    rows = ["| model | status | latency | detail |", "| --- | --- | --- | --- |"]
+    noun = counted_as(run.model for run in models).removesuffix("s")
+    rows = [f"| {noun} | status | latency | detail |", "| --- | --- | --- | --- |"]
     for run in [*models, *([judge] if judge else [])]:
         latency = f"{run.latency_s:.2f} s" if run.latency_s is not None else ""
-        detail = _usage(run.usage) if run.status == "ok" else (run.error or "")
+        spent = run.status == "ok" and not is_analyzer(run.model)  # an analyzer spends nothing
+        detail = _usage(run.usage) if spent else (run.error or "")
         name = f"`{run.model}` (judge)" if run is judge else f"`{run.model}`"
         rows.append(f"| {name} | {run.status} | {latency} | {detail.replace('|', '/')} |")
     return rows

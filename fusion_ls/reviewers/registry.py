@@ -16,12 +16,22 @@ from functools import cache
 from typing import TypeVar
 
 from fusion_ls.config.settings import ModelRef, Settings
+from fusion_ls.findings import CATEGORIES, Category, is_analyzer
 from fusion_ls.reviewers import tools
 from fusion_ls.reviewers.base import Reviewer
 from fusion_ls.reviewers.chat_model import ChatModel, ChatOptions
 from fusion_ls.reviewers.runtime import Runtime
+from fusion_ls.reviewers.tools.base import Analyzer
 
-__all__ = ["ANALYZERS", "AnalyzerFactory", "Reviewers", "analyzers", "register_analyzer"]
+__all__ = [
+    "ANALYZERS",
+    "AnalyzerFactory",
+    "Reviewers",
+    "analyzers",
+    "checked_categories",
+    "describe_analyzers",
+    "register_analyzer",
+]
 
 AnalyzerFactory = Callable[[float], Reviewer]
 """Builds an analyzer from its time budget in seconds (a class whose __init__ takes it)."""
@@ -49,6 +59,26 @@ def analyzers() -> Mapping[str, AnalyzerFactory]:
     """Every registered analyzer by tool name (`ruff` for `tool:ruff`)."""
     _import_tools()
     return ANALYZERS
+
+
+def checked_categories(name: str) -> frozenset[Category]:
+    """The categories pool member `name` looks for: an analyzer's own (bandit: security),
+    every category for a model."""
+    factory = analyzers().get(name.removeprefix("tool:")) if is_analyzer(name) else None
+    return frozenset(getattr(factory, "checks", CATEGORIES))
+
+
+def describe_analyzers() -> list[str]:
+    """One line per analyzer: what it reviews, and its program or how to install it."""
+    lines = []
+    for name, factory in sorted(analyzers().items()):
+        analyzer = factory(0.0)
+        if isinstance(analyzer, Analyzer):
+            suffixes = " ".join(sorted(analyzer.suffixes))
+            lines.append(f"tool:{name} ({suffixes}): {analyzer.located()}")
+        else:  # registered by a plugin or a test, not built on `Analyzer`
+            lines.append(f"tool:{name}: registered")
+    return lines
 
 
 class Reviewers:
@@ -87,8 +117,10 @@ class Reviewers:
         return self._wrapped(reviewer)
 
     def analyzers_for(self, path: str) -> list[Reviewer]:
-        """Every registered analyzer that reviews `path` (the offline fallback's pool)."""
-        built = (self._wrapped(factory(self._timeout_s)) for factory in analyzers().values())
+        """Every registered analyzer that reviews `path` (the offline fallback's pool), by
+        name."""
+        factories = sorted(analyzers().items())
+        built = (self._wrapped(factory(self._timeout_s)) for _, factory in factories)
         return [reviewer for reviewer in built if reviewer.declines(path) is None]
 
     def _wrapped(self, reviewer: Reviewer) -> Reviewer:

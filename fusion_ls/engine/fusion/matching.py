@@ -11,8 +11,12 @@ share is the place and the few words that say what is wrong there (the identifie
   identifiers of the quote and the fix, with IDF taken over the review's own findings, so words
   every finding uses ("line", "value") count little and the distinctive ones count most.
 
-A shared category adds `CATEGORY_BONUS`; it never makes a match alone. Everything is computed
-from the findings only, in a fixed order, so the result is deterministic.
+A shared category adds `CATEGORY_BONUS`; it never makes a match alone. Local analyzers are the
+exception to content: their messages are terse rule texts, so two findings that both name an
+analyzer `rule` are the same issue exactly when they name the same rule at the same place (the
+rules are made comparable across analyzers in `reviewers/tools/rules.py`). A model's finding
+has no rule and is compared by content, with an analyzer's as with another model's. Everything
+is computed from the findings only, in a fixed order, so the result is deterministic.
 """
 
 from __future__ import annotations
@@ -154,9 +158,12 @@ class Matcher:
         return dot / norms if norms else 0.0
 
     def score(self, a: ProposedFinding, b: ProposedFinding) -> float | None:
-        """How alike two findings are; None when they are not at the same place."""
+        """How alike two findings are; None when they are not at the same place, or are two
+        analyzers' reports of different rules."""
         if not same_place(a, b):
             return None
+        if a.rule is not None and b.rule is not None:
+            return 1.0 + CATEGORY_BONUS if a.rule == b.rule else None
         bonus = CATEGORY_BONUS if a.category == b.category else 0.0
         return self.content(a, b) + bonus
 

@@ -3,21 +3,28 @@
 An analyzer is a reviewer whose report comes from a program instead of a model. Its findings
 are written as a review answer of the model contract and read back by the prompt's own parser,
 so they cluster with the models', count in agreement and reach the judge as evidence. A new
-analyzer is one small module in this package: the command line and how to read its report.
+analyzer is one small module in this package: where the program is, the command line, and how
+to read its report (each rule mapped to a severity, a category and a shared `rule` name).
+
+Ruff, bandit and mypy are dependencies of fusion-ls, so they are always there; the others
+(shellcheck, oxlint, go vet) join when their program is found on PATH, and say how to install
+it when it is not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 from fusion_ls.errors import ProviderError
-from fusion_ls.findings import ProposedFinding, Usage
+from fusion_ls.findings import CATEGORIES, Category, Fix, ProposedFinding, Severity, Usage
 from fusion_ls.reviewers.base import Capability, Code, Prompt, Reply
+from fusion_ls.reviewers.tools.rules import rule_id
 
 __all__ = ["Analyzer", "run_tool"]
 
@@ -31,8 +38,11 @@ async def run_tool(
     cwd: Path | None,
     timeout_s: float,
     ok_codes: frozenset[int] = frozenset({0}),
+    *,
+    report_on: Literal["stdout", "stderr"] = "stdout",
 ) -> bytes:
-    """The tool's stdout. The process is killed on timeout or cancellation, never left behind."""
+    """The tool's report: its stdout, or its stderr for a tool that reports there (go vet).
+    The process is killed on timeout or cancellation, never left behind."""
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -56,7 +66,7 @@ async def run_tool(
     if process.returncode not in ok_codes:
         said = err.decode(errors="replace").strip().splitlines() or ["no output"]
         raise ProviderError(f"{name} failed: {said[-1][:200]}")
-    return out
+    return err if report_on == "stderr" else out
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:
@@ -71,6 +81,12 @@ class Analyzer(ABC):
     """The name after `tool:` in a pool."""
     suffixes: ClassVar[frozenset[str]]
     """The file suffixes it reviews."""
+    checks: ClassVar[frozenset[Category]] = frozenset(CATEGORIES)
+    """The categories of issue it looks for: it counts toward the agreement of those only."""
+    executable: ClassVar[str | None] = None
+    """The program looked for on PATH, when it is not named `tool`."""
+    install: ClassVar[str] = ""
+    """How to install its program, for one not found on PATH."""
     capabilities: frozenset[Capability] = frozenset({"review"})
 
     def __init__(self, timeout_s: float = 60.0) -> None:
@@ -85,8 +101,57 @@ class Analyzer(ABC):
             return None
         return f"{self.name} reviews {', '.join(sorted(self.suffixes))} files only"
 
+    def program(self) -> list[str] | None:
+        """The command that runs the tool, or None when it is not installed: by default its
+        name found on PATH."""
+        found = shutil.which(self.executable or self.tool)
+        return [found] if found else None
+
+    def _missing(self) -> str:
+        return f"{self.executable or self.tool} is not on PATH (install: {self.install})"
+
     async def unavailable(self) -> str | None:
-        return None  # it ships with fusion-ls
+        return None if self.program() is not None else self._missing()
+
+    def located(self) -> str:
+        """Where its program is, or how to install it (`fusion-ls config check` says)."""
+        program = self.program()
+        return " ".join(program) if program else self._missing()
+
+    def launcher(self) -> list[str]:
+        """`program()`, or the error a pool member that cannot run reports."""
+        program = self.program()
+        if program is None:
+            raise ProviderError(self._missing(), status="skipped")
+        return program
+
+    def at(
+        self,
+        lines: Sequence[str],
+        row: int,
+        end_row: int,
+        code: str,
+        text: str,
+        mapped: tuple[Severity, Category],
+        *,
+        rationale: str = "",
+        fix: Fix | None = None,
+    ) -> ProposedFinding:
+        """A finding of rule `code` on the sent lines; rows past the end land on the last line
+        (a parser reports a missing bracket after it)."""
+        row = min(max(row, 1), max(len(lines), 1))
+        severity, category = mapped
+        return ProposedFinding(
+            line_start=row,
+            line_end=max(row, min(end_row, len(lines))),
+            quote=lines[row - 1].strip() if lines else "",
+            severity=severity,
+            category=category,
+            message=f"{code}: {text}",
+            rationale=rationale,
+            fix=fix,
+            rule=rule_id(self.tool, code),
+        )
 
     async def max_cost_usd(self, prompt_tokens: int) -> float | None:
         return 0.0  # it runs here

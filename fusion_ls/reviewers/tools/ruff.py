@@ -1,8 +1,9 @@
 """`tool:ruff`: ruff's report on Python, offline, free and in milliseconds.
 
 The project's ruff settings apply, plus the bug, security and performance rule families a
-review is for. Rule codes become severities and categories; ruff's character edits become the
-whole-line fixes of the model contract.
+review is for. Rule codes become severities and categories (a syntax error is an error, and
+only the first is kept: the parser's later complaints mostly follow from it); ruff's character
+edits become the whole-line fixes of the model contract.
 """
 
 from __future__ import annotations
@@ -57,9 +58,15 @@ def _family(code: str) -> str:
     return match[0] if match else ""
 
 
+_SYNTAX = frozenset({"invalid-syntax", "E999"})
+"""ruff's code for a syntax error (E999 before ruff 0.5, and no code at all before that)."""
+
+
 def _breaks(code: str) -> bool:
     """Undefined names, syntax errors, pylint errors: code that fails when it runs."""
-    return code.startswith(("F8", "E9")) or _family(code) == "PLE" or code == "F632"
+    return (
+        code in _SYNTAX or code.startswith(("F8", "E9")) or _family(code) == "PLE" or code == "F632"
+    )
 
 
 def _severity(code: str) -> Severity:
@@ -120,33 +127,40 @@ class Ruff(Analyzer):
     ) -> list[ProposedFinding]:
         report = await self._run("\n".join(lines) + "\n", path, cwd, timeout_s)
         findings = []
+        syntax = False
         for raw in report:
             try:
                 item = _Diagnostic.model_validate(raw)
             except ValidationError:
                 continue
-            findings.append(self._finding(item, lines))
+            code = item.code or "invalid-syntax"
+            if code in _SYNTAX:
+                if syntax:
+                    continue
+                syntax = True
+            findings.append(self._finding(code, item, lines))
         return findings
 
-    def _finding(self, item: _Diagnostic, lines: Sequence[str]) -> ProposedFinding:
-        code = item.code or "ruff"
-        row = min(max(item.location.row, 1), max(len(lines), 1))
-        return ProposedFinding(
-            line_start=row,
-            line_end=max(row, min(item.end_location.row, len(lines))),
-            quote=lines[row - 1].strip() if lines else "",
-            severity=_severity(code),
-            category=_category(code),
-            message=f"{code}: {item.message}",
+    def _finding(self, code: str, item: _Diagnostic, lines: Sequence[str]) -> ProposedFinding:
+        return self.at(
+            lines,
+            item.location.row,
+            item.end_location.row,
+            code,
+            item.message,
+            (_severity(code), _category(code)),
             rationale=f"Reported by ruff rule [{code}]({item.url})." if item.url else "",
             fix=_line_fix(item.fix, lines) if item.fix else None,
         )
 
-    async def _run(self, text: str, path: str, cwd: Path | None, timeout_s: float) -> list[Any]:
+    def program(self) -> list[str] | None:
         from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
+        return [str(find_ruff_bin())]
+
+    async def _run(self, text: str, path: str, cwd: Path | None, timeout_s: float) -> list[Any]:
         command = [
-            str(find_ruff_bin()), "check", "--output-format", "json", "--no-fix",
+            *self.launcher(), "check", "--output-format", "json", "--no-fix",
             "--no-cache", "--extend-select", self.extra_rules,
             "--stdin-filename", PurePath(path).name, "-",
         ]  # fmt: skip
