@@ -187,3 +187,28 @@ def test_near_changes_widens_each_hunk(tmp_path: Path, monkeypatch: pytest.Monke
 
     assert exact.ranges == (LineRange(start=10, end=10),)
     assert near.ranges == (LineRange(start=7, end=13),)
+
+
+def test_a_diff_hunk_inside_a_function_goes_with_the_function_s_def_line(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+    config = workspace.root / "xdg" / "fusion-ls" / "config.toml"
+    config.write_text(config.read_text() + "\n[review]\ncontext_lines = 3\n")
+    body = [f"    step_{n} = store.load({n})" for n in range(80)]
+    source = ["import os", "", "", "def handle_request(request, store):", *body, "    return 0"]
+    (workspace.root / "service.py").write_text("\n".join(source) + "\n")
+    repository(workspace.root)
+    source[64] = "    step_60 = store.load(-1)  # changed"
+    (workspace.root / "service.py").write_text("\n".join(source) + "\n")
+
+    result = workspace.run("review", "--diff", "--format", "json", "--quiet")
+
+    assert result.code == 0, result.err
+    sent = fake_openai.requests_for("alpha")[0].prompt_text.splitlines()
+    assert "  4 | def handle_request(request, store):" in sent  # context, not marked reviewed
+    assert ">65 |     step_60 = store.load(-1)  # changed" in sent
+    assert "  ⋮ |" in sent
+    assert not any("step_30 " in line for line in sent)  # the rest of the function stays home
