@@ -52,6 +52,7 @@ class FileCounts:
 class CliRun:
     code: int
     wall_s: float
+    cpu_s: float  # user and system time of the process
     peak_mb: float
     err: str
 
@@ -73,7 +74,8 @@ def _run(workspace: Workspace, args: Sequence[str]) -> CliRun:
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode(errors="replace")
-    return CliRun(process.returncode, wall, usage.ru_maxrss / 1024, text)
+    cpu = usage.ru_utime + usage.ru_stime
+    return CliRun(process.returncode, wall, cpu, usage.ru_maxrss / 1024, text)
 
 
 async def cli(workspace: Workspace, *args: str) -> CliRun:
@@ -120,7 +122,8 @@ async def many_files(base: Path, models: ScriptedModels, counts: FileCounts) -> 
         "ratio",
         1.2,
         f"{run.wall_s:.2f} s vs {expected:.1f} s, process start to exit; "
-        f"max_concurrency {workers}; `--dry-run` of the same files {listing.wall_s:.2f} s",
+        f"max_concurrency {workers}; CPU {run.cpu_s:.1f} s; "
+        f"`--dry-run` of the same files {listing.wall_s:.2f} s",
     )
 
 
@@ -141,7 +144,8 @@ async def peak_memory(base: Path, models: ScriptedModels, counts: FileCounts) ->
         run.peak_mb,
         "MB",
         200,
-        f"{run.wall_s:.1f} s, max_concurrency {workers}, {requests} model requests",
+        f"{run.wall_s:.1f} s, CPU {run.cpu_s:.1f} s, max_concurrency {workers}, "
+        f"{requests} model requests",
     )
 
 
