@@ -73,6 +73,14 @@ def test_the_cap_on_a_whole_definition_is_small_lines() -> None:
     )
 
 
+def test_a_statement_wholly_inside_the_sent_lines_is_not_searched() -> None:
+    lines = python_function("small", 5)
+    every = Scope.of([LineRange(start=1, end=len(lines))])
+
+    assert definitions(lines, "python", at(7)) == [Definition(start=1, header_end=5, end=11)]
+    assert definitions(lines, "python", at(7), sent=every) == []
+
+
 def test_python_that_does_not_parse_falls_back_to_indentation() -> None:
     lines = ["def broken(a, b):", *(f"    x{n} = a +" for n in range(60)), "    return b"]
 

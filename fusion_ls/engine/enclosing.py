@@ -125,17 +125,28 @@ def context_windows(
     widened = reviewed.widened(context_lines, len(lines))
     if widened.ranges == (LineRange(start=1, end=len(lines)),):
         return widened  # everything goes already: nothing to look for
-    extra = [d.context(lines) for d in definitions(lines, language, reviewed)]
+    extra = [d.context(lines) for d in definitions(lines, language, reviewed, widened)]
     return Scope.of([*widened.ranges, *extra], len(lines))
 
 
-def definitions(lines: Sequence[str], language: str, reviewed: Scope) -> list[Definition]:
-    """Every definition that holds a reviewed line, outermost first, each once."""
+def definitions(
+    lines: Sequence[str], language: str, reviewed: Scope, sent: Scope | None = None
+) -> list[Definition]:
+    """Every definition that holds a reviewed line, outermost first, each once.
+
+    Python's top-level statements that lie wholly inside `sent` (lines that go anyway) are not
+    parsed: whatever they define goes already. That is the usual selection in an editor, with
+    its 30 lines of context, and it saves the parse (about 0.5 ms for 40 lines) on the path to
+    the first diagnostic.
+    """
     if language in _NOT_CODE:
         return []
     found: set[Definition] = set()
     if language == "python":
         for chunk, ranges in _top_level_chunks(lines, reviewed):
+            window = sent.span_of(chunk.start) if sent is not None else None
+            if window is not None and chunk.end <= window.end:
+                continue
             parsed = _parsed(lines, chunk, ranges)
             found.update(parsed if parsed is not None else _indented(lines, ranges))
     else:
