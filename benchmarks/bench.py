@@ -38,6 +38,7 @@ from benchmarks.figures import (
     token_table,
     token_use,
 )
+from benchmarks.files import FileCounts, diff_tokens, many_files, peak_memory
 from benchmarks.harness import (
     JUDGE,
     SLOW,
@@ -86,10 +87,27 @@ class Plan:
     probes: int
     concurrent: int
     cold_starts: int  # fresh servers reviewing after the pause, and as many reviewing at once
+    files: FileCounts  # the command line's many-file reviews
 
 
-FULL = Plan(reps=10, cache_hits=30, busy=20, probes=200, concurrent=100, cold_starts=5)
-QUICK = Plan(reps=1, cache_hits=5, busy=20, probes=60, concurrent=50, cold_starts=1)
+FULL = Plan(
+    reps=10,
+    cache_hits=30,
+    busy=20,
+    probes=200,
+    concurrent=100,
+    cold_starts=5,
+    files=FileCounts(timed=50, timed_concurrency=8, many=500, many_concurrency=16),
+)
+QUICK = Plan(
+    reps=1,
+    cache_hits=5,
+    busy=20,
+    probes=60,
+    concurrent=50,
+    cold_starts=1,
+    files=FileCounts(timed=10, timed_concurrency=8, many=50, many_concurrency=16),
+)
 
 
 @dataclass
@@ -435,10 +453,17 @@ async def measure(plan: Plan, handshake_s: float) -> Report:
                 crowd = await concurrency(server, models, plan.concurrent)
             finally:
                 await server.stop()
+            counts = plan.files
+            _say(f"fusion-ls review of {counts.timed} files, of {counts.many}, and of a diff")
+            files = [
+                await many_files(Path(tmp), models, counts),
+                await peak_memory(Path(tmp), models, counts),
+                *await diff_tokens(Path(tmp), models),
+            ]
         _say(f"first reviews of {2 * plan.cold_starts} fresh servers, over HTTPS")
         cold = await cold_starts(Path(tmp), workspace.env["XDG_CACHE_HOME"], plan, handshake_s)
     rig = Figure("rig_floor_ms", "rig floor: 3 POSTs at once to the fake, no delay", floor, "ms")
-    report.add(cached, probed, *crowd, *cold, rig)
+    report.add(cached, probed, *crowd, *files, *cold, rig)
     report.cpu = cpu.shares()
     return report
 

@@ -50,6 +50,7 @@ from reviewers import (
 from tls import OpensslMissing, SelfSigned, self_signed, trust_bundle
 
 __all__ = [
+    "FAST",
     "JUDGE",
     "POOL",
     "SELECTION",
@@ -106,6 +107,8 @@ class Latencies:
 
 STANDARD = Latencies({"alpha": 0.3, "beta": 0.6, "gamma": 0.9}, judge=0.4)
 SLOW = Latencies({"alpha": 1.0, "beta": 1.5, "gamma": 2.0}, judge=0.4)
+FAST = Latencies({"alpha": 0.02, "beta": 0.04, "gamma": 0.06}, judge=0.02)
+"""For phases that measure memory or tokens, not time: many reviews, soon done."""
 
 ANSWERS = {"alpha": review(DIV, SQLI), "beta": review(SQLI), "gamma": review(DIV_B)}
 """Every model sees something the others miss, in every debate round: the judge is needed."""
@@ -211,8 +214,10 @@ class Workspace:
         quorum: int = 3,
         grace_s: float = 30,
         env: Mapping[str, str] | None = None,
+        tables: str = "",
     ) -> Workspace:
-        """`env` adds to or overrides the server's environment (`SSL_CERT_FILE`, say)."""
+        """`env` adds to or overrides the server's environment (`SSL_CERT_FILE`, say), and
+        `tables` to the user config."""
         root = base / "project"
         config = base / "xdg" / "fusion-ls" / "config.toml"
         config.parent.mkdir(parents=True)
@@ -222,7 +227,7 @@ class Workspace:
             f'[providers.openrouter]\nbase_url = "{base_url}"\nkind = "compatible"\n'
             "max_retries = 0\n\n"
             f'[fusion]\npool = [{pool}]\njudge = "{JUDGE}"\nrounds = 2\nquorum = {quorum}\n'
-            f"straggler_grace_s = {grace_s:g}\n"
+            f"straggler_grace_s = {grace_s:g}\n{tables}"
         )
         return cls(root, {**server_env(base / "xdg", KEY), **(env or {})})
 

@@ -211,3 +211,32 @@ def test_without_a_key_many_files_say_it_once_and_skip_what_nothing_reads(
     assert neither.err.count("OPENROUTER_API_KEY is not set") == 1
     assert "lib.rb: skipped" in neither.err and "tool.rb: skipped" in neither.err
     assert fake_openai.requests == []
+
+
+def test_a_diff_hunk_inside_a_function_goes_with_the_function_s_def_line(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+    config = workspace.root / "xdg" / "fusion-ls" / "config.toml"
+    config.write_text(config.read_text() + "\n[review]\ncontext_lines = 3\n")
+    body = [f"    step_{n} = store.load({n})" for n in range(80)]
+    token = "ghp_" + "AbCdEfGhIjKlMnOpQr" * 2  # in the header, far from the hunk: still redacted
+    header = f'def handle_request(request, store, token="{token}"):'
+    source = ["import os", "", "", header, *body, "    return 0"]
+    (workspace.root / "service.py").write_text("\n".join(source) + "\n")
+    repository(workspace.root)
+    source[64] = "    step_60 = store.load(-1)  # changed"
+    (workspace.root / "service.py").write_text("\n".join(source) + "\n")
+
+    result = workspace.run("review", "--diff", "--format", "json", "--quiet")
+
+    assert result.code == 0, result.err
+    sent = fake_openai.requests_for("alpha")[0].prompt_text.splitlines()
+    header_sent = 'def handle_request(request, store, token="[REDACTED:github-token]"):'
+    assert f"  4 | {header_sent}" in sent  # context, not marked reviewed
+    assert token not in "\n".join(sent)
+    assert ">65 |     step_60 = store.load(-1)  # changed" in sent
+    assert "  ⋮ |" in sent
+    assert not any("step_30 " in line for line in sent)  # the rest of the function stays home

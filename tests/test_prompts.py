@@ -36,12 +36,8 @@ INSTRUCTIONS = "Prefer pathlib over os.path. Flag every TODO."
 
 
 def excerpt(start: int, end: int, context: int = 2, lines: Sequence[str] = LINES) -> CodeExcerpt:
-    return CodeExcerpt(
-        path="src/app.py",
-        language="python",
-        lines=lines,
-        reviewed=Scope.of([LineRange(start=start, end=end)]),
-        context_lines=context,
+    return CodeExcerpt.around(
+        "src/app.py", "python", lines, Scope.of([LineRange(start=start, end=end)]), context
     )
 
 

@@ -719,3 +719,17 @@ async def test_dry_run_prices_from_the_stored_model_list_and_sends_nothing(
     assert run.code == 0, run.err
     assert "up to $" in run.out and "at the providers' listed prices" in run.out
     assert openrouter.requests == [] and len(openrouter.lookups) == kept
+
+
+async def test_dry_run_without_a_stored_list_says_how_to_get_a_price_and_that_works(
+    tmp_path: Path, openrouter: FakeOpenAI
+) -> None:
+    space = workspace_for(tmp_path, openrouter, 'kind = "openrouter"')
+
+    unknown = await asyncio.to_thread(space.run, "review", "sample.py", "--dry-run")
+    await asyncio.to_thread(space.run, "config", "check")  # what the message says to run
+    priced = await asyncio.to_thread(space.run, "review", "sample.py", "--dry-run")
+
+    assert "cost unknown" in unknown.out and "`fusion-ls config check` fetches them" in unknown.out
+    assert "up to $" in priced.out
+    assert openrouter.requests == []

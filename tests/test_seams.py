@@ -49,7 +49,8 @@ async def test_a_review_of_two_ranges_sends_two_windows_and_keeps_only_their_fin
     assert result.review.ranges == [LineRange(start=4, end=5), LineRange(start=13, end=14)]
     assert result.review.lines == LineRange(start=4, end=14)
     prompt = fake_openai.requests_for("alpha")[0].prompt_text
-    assert 'lines="3-6,12-14" reviewed="4-5,13-14"' in prompt
+    # lines 4-5 sit in `average` (1-5), small enough to go whole; 13-14 are `greet` itself
+    assert 'lines="1-6,12-14" reviewed="4-5,13-14"' in prompt
     assert "Review lines 4-5, 13-14 of sample.py." in prompt
     assert "load_user" not in prompt  # lines 8-10 are in neither window
 

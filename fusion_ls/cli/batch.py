@@ -26,7 +26,8 @@ from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
 from fusion_ls.config.settings import Settings
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
-from fusion_ls.engine.engine import CodeRequest, Engine
+from fusion_ls.engine.enclosing import context_windows
+from fusion_ls.engine.engine import CodeRequest, Engine, language_for
 from fusion_ls.engine.events import drain
 from fusion_ls.errors import FusionError, NoReviewer, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity
@@ -237,7 +238,9 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
             lines = split_lines(target.file.read_text(encoding="utf-8"))
             settings = settings_for(target.file)
             request = CodeRequest(path=str(target.file), text="", ranges=target.ranges)
-            windows = request.scope(len(lines)).widened(settings.review.context_lines, len(lines))
+            language = language_for(request.path)
+            scope = request.scope(len(lines))
+            windows = context_windows(lines, language, scope, settings.review.context_lines)
         except (OSError, UnicodeDecodeError, FusionError) as error:
             print(f"{target.file}: would be skipped: {error}")
             continue

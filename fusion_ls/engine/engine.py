@@ -31,6 +31,7 @@ from fusion_ls.config.settings import ModelRef, Settings
 from fusion_ls.engine.anchoring import SentText, anchor_all, split_lines
 from fusion_ls.engine.answers import parse_explanation, parse_review
 from fusion_ls.engine.budget import code_tokens, refuse_over_budget
+from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.events import (
     Event,
     ExplanationFinished,
@@ -136,8 +137,9 @@ class Engine:
             raise UsageError(f"nothing to do: {request.path} is empty")
         scope = request.scope(len(lines))
         rules = ProjectRules.of(self.settings, request, lines)
-        context = self.settings.review.context_lines
-        windows = scope.widened(context, len(lines)).ranges
+        language = language_for(request.path)
+        sent_lines = context_windows(lines, language, scope, self.settings.review.context_lines)
+        windows = sent_lines.ranges
         code_tokens = self._check_size(
             [line for w in windows for line in lines[w.start - 1 : w.end]]
         )
@@ -158,11 +160,7 @@ class Engine:
                 make_visible, sent[window.start - 1 : window.end]
             )
         excerpt = CodeExcerpt(
-            path=request.path,
-            language=language_for(request.path),
-            lines=sent,
-            reviewed=scope,
-            context_lines=context,
+            path=request.path, language=language, lines=sent, reviewed=scope, windows=sent_lines
         )
         cwd = request.file.parent if request.file else None
         code = Code(path=request.path, lines=sent, reviewed=scope.ranges, cwd=cwd)

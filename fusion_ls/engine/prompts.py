@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.findings import CATEGORIES, SEVERITIES, ProposedFinding, Scope
 from fusion_ls.reviewers.base import Parse, Prompt
 from fusion_ls.reviewers.chat import ChatMessage, ResponseSchema
@@ -118,17 +119,26 @@ def best_of_schema(labels: Sequence[str]) -> ResponseSchema:
 
 @dataclass(frozen=True)
 class CodeExcerpt:
-    """What the models see of a document: windows of numbered lines around the reviewed ranges."""
+    """What the models see of a document: windows of numbered lines around the reviewed ranges.
+
+    `windows` are given rather than derived from `lines`, because the engine chooses them on
+    the text as written and then redacts exactly those lines: the text rendered here is the
+    redacted one, and it must not choose other lines than the ones redacted.
+    """
 
     path: str
     language: str
     lines: Sequence[str]
     reviewed: Scope
-    context_lines: int
+    windows: Scope
 
-    @property
-    def windows(self) -> Scope:
-        return self.reviewed.widened(self.context_lines, len(self.lines))
+    @classmethod
+    def around(
+        cls, path: str, language: str, lines: Sequence[str], reviewed: Scope, context_lines: int
+    ) -> CodeExcerpt:
+        """`context_lines` around each reviewed range, and the definitions that enclose it."""
+        windows = context_windows(lines, language, reviewed, context_lines)
+        return cls(path, language, lines, reviewed, windows)
 
     def render(self) -> str:
         """Numbered lines between markers; reviewed lines start with `>`, context with a space,

@@ -30,9 +30,7 @@ def rehearse() -> list[Finding]:
     lines = split_lines(_CODE)
     scope = Scope.of([LineRange(start=1, end=len(lines))])
     sent = list(redact(lines, 1, len(lines)).lines)
-    excerpt = CodeExcerpt(
-        path="rehearsal.py", language="python", lines=sent, reviewed=scope, context_lines=0
-    )
+    excerpt = CodeExcerpt.around("rehearsal.py", "python", sent, scope, context_lines=0)
     review_messages(excerpt, "")
     answer = parse_review(_ANSWER, salvage=False)
     kept = anchor_all(answer.findings, SentText(lines=sent, reviewed=scope)).kept
