@@ -197,8 +197,10 @@ async def diff_tokens(base: Path, models: ScriptedModels) -> list[Figure]:
     """Tokens a diff review sends, as a share of a whole-file review of the same file.
 
     The diff changes 10 % of a 1,000-line module in 4 hunks of 25 lines (a change to four
-    functions); it is reviewed with the default 30 lines of context (the target) and with 10,
-    and so is a diff of 10 hunks of 10 lines (reported).
+    functions); it is reviewed with the defaults (`review.diff_context_lines`, 8, around each
+    hunk, and the header of the function it is in: the target) and with 30 lines of context
+    around each hunk (what a selection gets), and so is a diff of 10 hunks of 10 lines
+    (reported).
     """
     config = "\n[limits]\nmax_input_tokens = 200000\n"  # a whole 1,000-line file, three times
     workspace = Workspace.create(base / "diff", models.fake.base_url, tables=config)
@@ -215,24 +217,26 @@ async def diff_tokens(base: Path, models: ScriptedModels) -> list[Figure]:
         subprocess.run(["git", "-C", str(root), *command], check=True, capture_output=True)
     models.latencies = FAST
 
-    async def tokens(context: int, *args: str) -> int:
-        (root / ".fusion.toml").write_text(f"[review]\ncontext_lines = {context}\n")
+    async def tokens(context: int | None, *args: str) -> int:
+        chosen = "" if context is None else f"[review]\ndiff_context_lines = {context}\n"
+        (root / ".fusion.toml").write_text(chosen)
         mark = models.mark()
         await cli(workspace, "review", *args, "--quiet")
         return _pool_tokens(models, mark)
 
     source.write_text("\n".join(original) + "\n")
-    whole = await tokens(30, "service.py")
+    whole = await tokens(None, "service.py")
     figures = []
     for hunks, size in ((4, 25), (10, 10)):
         source.write_text("\n".join(changed(original, hunks, size)) + "\n")
-        for context in (30, 10):
+        for context in (None, 30):
             sent = await tokens(context, "--diff")
-            target = hunks == 4 and context == 30
+            target = hunks == 4 and context is None
+            shown = "default" if context is None else str(context)
             figures.append(
                 Figure(
-                    f"diff_token_share_{hunks}x{size}_c{context}",
-                    f"diff tokens ÷ whole file, {hunks} hunks of {size} lines, context {context}",
+                    f"diff_token_share_{hunks}x{size}_c{shown}",
+                    f"diff tokens ÷ whole file, {hunks} hunks of {size} lines, context {shown}",
                     sent / whole,
                     "ratio",
                     0.25 if target else None,

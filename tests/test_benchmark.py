@@ -30,7 +30,7 @@ GROSS = {
     "cold_fused_ratio": 3 * 1.05,
     "files_wall_ratio": 3 * 1.2,  # `fusion-ls review DIR` ÷ whole batches of one review
     "files_peak_rss_mb": 3 * 200,  # that command's own peak RSS, on more files
-    "diff_token_share_4x25_c30": 3 * 0.25,  # a diff review's tokens ÷ a whole-file review's
+    "diff_token_share_4x25_cdefault": 3 * 0.25,  # a diff review's tokens ÷ a whole-file review's
 }
 REPORTED = ("spawn_s", "idle_rss_mb", "concurrent_wall_s")
 

@@ -220,7 +220,8 @@ def test_a_diff_hunk_inside_a_function_goes_with_the_function_s_def_line(
         fake_openai.script(model, Reply(content=review()))
     fake_openai.script("judge", merging_judge)
     config = workspace.root / "xdg" / "fusion-ls" / "config.toml"
-    config.write_text(config.read_text() + "\n[review]\ncontext_lines = 3\n")
+    # A diff's hunks get `diff_context_lines` (a selection would get the default 30 lines).
+    config.write_text(config.read_text() + "\n[review]\ndiff_context_lines = 3\n")
     body = [f"    step_{n} = store.load({n})" for n in range(80)]
     token = "ghp_" + "AbCdEfGhIjKlMnOpQr" * 2  # in the header, far from the hunk: still redacted
     header = f'def handle_request(request, store, token="{token}"):'
@@ -239,4 +240,6 @@ def test_a_diff_hunk_inside_a_function_goes_with_the_function_s_def_line(
     assert token not in "\n".join(sent)
     assert ">65 |     step_60 = store.load(-1)  # changed" in sent
     assert "  ⋮ |" in sent
-    assert not any("step_30 " in line for line in sent)  # the rest of the function stays home
+    assert any("step_57 " in line for line in sent)  # 3 lines of context above line 65
+    assert not any("step_56 " in line for line in sent)  # the rest of the function stays home
+    assert not any("step_30 " in line for line in sent)

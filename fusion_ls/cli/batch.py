@@ -71,6 +71,7 @@ async def _one(
         ranges=target.ranges,
         mode=mode,
         file=target.file.resolve(),
+        hunks=target.hunks,
     )
     try:
         settings = settings_for(target.file)
@@ -237,10 +238,13 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
         try:
             lines = split_lines(target.file.read_text(encoding="utf-8"))
             settings = settings_for(target.file)
-            request = CodeRequest(path=str(target.file), text="", ranges=target.ranges)
+            request = CodeRequest(
+                path=str(target.file), text="", ranges=target.ranges, hunks=target.hunks
+            )
             language = language_for(request.path)
             scope = request.scope(len(lines))
-            windows = context_windows(lines, language, scope, settings.review.context_lines)
+            context = request.context_lines(settings.review)
+            windows = context_windows(lines, language, scope, context)
         except (OSError, UnicodeDecodeError, FusionError) as error:
             print(f"{target.file}: would be skipped: {error}")
             continue

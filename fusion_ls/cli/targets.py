@@ -30,6 +30,8 @@ class Target:
 
     file: Path
     ranges: tuple[LineRange, ...] = ()
+    hunks: bool = False
+    """The ranges are a diff's changed hunks."""
 
 
 @dataclass
@@ -112,7 +114,7 @@ def from_diff(
         if skipped:
             targets.skipped.append((path, skipped))
         elif ranges:
-            targets.add(Target(path, widened(ranges, near)), exclude)
+            targets.add(Target(path, widened(ranges, near), hunks=True), exclude)
     return targets
 
 

@@ -182,6 +182,10 @@ class ReviewSettings(_Strict):
     """Files reviewed at once by a multi-file or diff review."""
     near_changes: int = Field(0, ge=0, le=200)
     """A diff review also reviews (and shows findings on) this many lines around each hunk."""
+    diff_context_lines: int = Field(8, ge=0, le=2000)
+    """Context around each changed hunk of a diff review, instead of `context_lines`: the
+    enclosing definition's header is sent besides, so a few lines suffice (pr-agent sends 3
+    before and 1 after, and stretches to the enclosing function up to 8 lines above)."""
     exclude_categories: list[Category] = Field(default_factory=list)
     """Findings of these categories are never shown."""
     paths: list[PathRule] = Field(default_factory=list)

@@ -138,7 +138,8 @@ class Engine:
         scope = request.scope(len(lines))
         rules = ProjectRules.of(self.settings, request, lines)
         language = language_for(request.path)
-        sent_lines = context_windows(lines, language, scope, self.settings.review.context_lines)
+        context = request.context_lines(self.settings.review)
+        sent_lines = context_windows(lines, language, scope, context)
         windows = sent_lines.ranges
         code_tokens = self._check_size(
             [line for w in windows for line in lines[w.start - 1 : w.end]]

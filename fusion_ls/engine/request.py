@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange, Mode, Scope
 
@@ -39,6 +40,12 @@ class CodeRequest:
     mode: Mode | None = None
     file: Path | None = None
     workspace: Path | None = None
+    hunks: bool = False
+    """The ranges are a diff's changed hunks (sent with `review.diff_context_lines`)."""
+
+    def context_lines(self, review: ReviewSettings) -> int:
+        """Lines of context around each range: fewer for the hunks of a diff."""
+        return review.diff_context_lines if self.hunks else review.context_lines
 
     def scope(self, line_count: int) -> Scope:
         """The reviewed lines of a document of `line_count` lines; UsageError past its end."""

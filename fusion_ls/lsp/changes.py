@@ -213,6 +213,7 @@ class Changes:
                 ranges=() if change.new else widened(change.ranges, near),
                 file=change.file,
                 workspace=server.root_path(),
+                hunks=not change.new,
             )
             review = await drain(Engine(settings, server.runtime).review(request), _ignore)
         except FusionError as error:
