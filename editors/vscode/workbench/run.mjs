@@ -85,7 +85,7 @@ const CHECKS = [
     async ({ ui, ...run }) => {
       await ui.until('the Fusion status item', async () => (await ui.statusText()).includes('Fusion'), 60_000);
       contains(await ui.statusItems(), 'Restricted Mode', 'the status bar');
-      await ui.command('View: Focus Problems (Errors, Warnings, Infos)').catch(() => ui.command('Problems: Focus on Problems View'));
+      await ui.command('View: Focus Problems (Errors, Warnings, Infos)');
       await ui.until('the Restricted Mode warning on .fusion.toml', async () =>
         (await ui.problems()).some((p) => p.includes('the editor has not trusted this workspace')),
       );

@@ -13,8 +13,8 @@ import { chromium } from 'playwright-core';
 export const HERE = path.dirname(new URL(import.meta.url).pathname);
 export const EXTENSION = path.resolve(HERE, '..');
 export const REPO = path.resolve(EXTENSION, '..', '..');
-export const SAMPLE = path.join(REPO, 'tests', 'fixtures', 'sample.py');
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SAMPLE = path.join(REPO, 'tests', 'fixtures', 'sample.py');
+const CHROMIUM = '/usr/bin/chromium'; // Debian's, which install.sh installs
 
 /** Chromium on a closed network: no background traffic, no sandbox (CI runs as root). */
 const CHROMIUM_FLAGS = [
@@ -34,7 +34,6 @@ export function userSettings(serverCommand) {
     'fusion.server.command': serverCommand,
     'security.workspace.trust.enabled': true,
     'security.workspace.trust.startupPrompt': 'never',
-    'security.workspace.trust.banner': 'always',
     'telemetry.telemetryLevel': 'off',
     'update.mode': 'none',
     'extensions.autoCheckUpdates': false,
@@ -42,9 +41,6 @@ export function userSettings(serverCommand) {
     'workbench.enableExperiments': false,
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
-    'chat.disableAIFeatures': true,
-    'editor.hover.delay': 300,
-    'files.autoSave': 'off',
   };
 }
 
