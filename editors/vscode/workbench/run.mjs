@@ -21,6 +21,7 @@ const VSIX = process.env.VSIX ?? path.join(wb.EXTENSION, 'fusion-ls-0.1.0.vsix')
 const PYTHON = process.env.FUSION_PYTHON ?? path.join(wb.REPO, '.venv', 'bin', 'python');
 const FUSION_LS = process.env.FUSION_LS ?? path.join(wb.REPO, '.venv', 'bin', 'fusion-ls');
 const CODE_SERVER = process.env.CODE_SERVER;
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(wb.EXTENSION, 'package.json'), 'utf8'));
 
 const DIV = 'Division by zero when values is empty (2/3 models)';
 const SQLI = 'SQL injection via user_id (2/3 models)';
@@ -110,20 +111,12 @@ const CHECKS = [
     },
   ],
   [
-    'every Fusion command is in the palette',
+    'every command the extension contributes is in the palette',
     async ({ ui }) => {
       await ui.openFile('sample.py');
       const entries = await ui.paletteEntries('Fusion:');
-      for (const title of [
-        'Review Selection',
-        'Explain Selection',
-        'Review File',
-        'Clear Findings',
-        'Cancel Running Reviews',
-        'Restart Server',
-        'Show Server Output',
-      ]) {
-        contains(entries, `Fusion: ${title}`, 'the palette');
+      for (const { category, title } of MANIFEST.contributes.commands) {
+        contains(entries, `${category}: ${title}`, 'the palette');
       }
       await ui.closeWidgets();
     },
