@@ -145,7 +145,7 @@ const CHECKS = [
       const text = (await ui.hoverText(/len\(values\) is 0 for an empty list/)).replace(/\s+/g, ' ');
       for (const wanted of [
         /Raised by 2\/3 models: alpha@fake, beta@fake/,
-        /Fix --- current \+\+\+ fixed @@ -\d+ \+\d+ @@ - return total \/ len\(values\) \+ return total \/ len\(values\) if values else 0\.0/,
+        /Fix --- current \+\+\+ fixed @@ -5 \+5 @@ - return total \/ len\(values\) \+ return total \/ len\(values\) if values else 0\.0/,
       ]) {
         assert(wanted.test(text), `the hover should match ${wanted}; it says:\n${text}`);
       }
