@@ -22,10 +22,10 @@ import { parseResult, type CommandResult } from './results';
 import { scopeOf, summarize, type StatusEvent } from './statusBar';
 
 export const EXECUTE_COMMAND = 'workspace/executeCommand';
-/** Server command → the action it runs, for commands VS Code sends on its own (code actions). */
-const ACTIONS = new Map(Object.entries(SERVER_COMMANDS).map(([action, command]) => [command, action as Action]));
 export const CANCEL_PROGRESS = 'window/workDoneProgress/cancel';
 const SCHEMES = ['file', 'untitled'];
+/** Server command → the action it runs, for commands VS Code sends on its own (code actions). */
+const ACTIONS = new Map(Object.entries(SERVER_COMMANDS).map(([action, command]) => [command, action as Action]));
 
 export interface ControllerDeps {
   createClient: ClientFactory;
