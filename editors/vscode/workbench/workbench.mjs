@@ -110,7 +110,7 @@ export async function startCodeServer({ codeServer, home, env, vsix, settings })
       '--disable-update-check',
       '--disable-getting-started-override',
     ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }, // its own process group, stopped whole
   );
   const log = [];
   const url = await new Promise((resolve, reject) => {
@@ -130,8 +130,13 @@ export async function startCodeServer({ codeServer, home, env, vsix, settings })
     dirs,
     log,
     async stop() {
-      child.kill();
-      await once(child, 'exit').catch(() => undefined);
+      const exited = once(child, 'exit').catch(() => undefined);
+      try {
+        process.kill(-child.pid, 'SIGTERM'); // code-server and the extension host, file watcher, server
+      } catch {
+        return; // it has exited already
+      }
+      await exited;
     },
   };
 }
