@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: review explain test lint vscode emacs analyzers clean
+.PHONY: review explain test lint vscode workbench emacs analyzers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ lint: $(STAMP)
 ## The VS Code extension: install, compile, unit tests, package the .vsix (needs Node 20 + npm).
 vscode:
 	cd editors/vscode && npm ci --no-audit --no-fund && npm run ci
+
+## The extension in a real VS Code: code-server in headless Chromium, the .vsix just built,
+## models from a loopback fake. Installs chromium/ripgrep (apt-get) and code-server (npm, cached
+## under ~/.cache/fusion-ls/workbench) the first time; screenshots of failures in workbench/artifacts/.
+WORKBENCH := editors/vscode/workbench
+workbench: $(STAMP) vscode $(WORKBENCH)/node_modules/.package-lock.json
+	code_server="$$($(WORKBENCH)/install.sh)" && \
+	CODE_SERVER="$$code_server" FUSION_PYTHON="$(abspath $(BIN))/python" FUSION_LS="$(abspath $(BIN))/fusion-ls" \
+	node $(WORKBENCH)/run.mjs
+
+$(WORKBENCH)/node_modules/.package-lock.json: $(WORKBENCH)/package-lock.json
+	cd $(WORKBENCH) && npm ci --no-audit --no-fund
 
 ## Emacs with eglot for tests/test_emacs.py: when missing, installed with apt-get if this runs as
 ## root (Debian bookworm: emacs-nox 28.2 and elpa-eglot 1.9; newer Emacs ship eglot). Otherwise
@@ -60,11 +72,12 @@ analyzers: $(STAMP)
 		     || { apt-get update -qq >/dev/null && apt-get install -y -qq shellcheck >/dev/null; }; }; } \
 		|| echo "shellcheck not installed; its tests will skip" >&2
 
-## The whole suite: lint, types, the VS Code extension, Emacs and the analyzers for their tests,
-## every Python, Neovim and Emacs test.
-test: lint vscode emacs analyzers
+## The whole suite: lint, types, the VS Code extension (unit tests, then the real workbench),
+## Emacs and the analyzers for their tests, every Python, Neovim and Emacs test.
+test: lint vscode workbench emacs analyzers
 	PATH="$(abspath $(NODE_TOOLS)):$$PATH" $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 	rm -rf editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix
+	rm -rf $(WORKBENCH)/node_modules $(WORKBENCH)/artifacts

@@ -4,12 +4,15 @@
  */
 import * as readline from 'readline';
 import type { Readable } from 'stream';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import {
   CloseAction,
   ErrorAction,
   LanguageClient,
+  MessageType,
+  ShowMessageNotification,
   State,
+  type ShowMessageParams,
   type CloseHandlerResult,
   type ErrorHandler,
   type ErrorHandlerResult,
@@ -21,6 +24,8 @@ import {
 
 export const CLIENT_ID = 'fusion'; // also the prefix of the `fusion.trace.server` setting
 export const CLIENT_NAME = 'fusion-ls';
+/** The `source` of the server's diagnostics (`fusion_ls/lsp/mapping.py`). */
+export const DIAGNOSTIC_SOURCE = 'fusion';
 
 export type ClientState = 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -73,6 +78,28 @@ export class FusionLanguageClient extends LanguageClient implements FusionClient
       stdioOptions: SERVER_STDIO,
     });
     this.clientOptions.errorHandler = this.crashPolicy();
+    // Replaces the library's handler, which only shows the message (installed on each start).
+    this.onNotification(ShowMessageNotification.type, (params) => this.showMessage(params));
+  }
+
+  /**
+   * The server's messages (a review that failed, models that did not answer) are shown as the
+   * library shows them, and logged too: the Fusion output keeps what a notification tells once.
+   */
+  private showMessage({ type, message }: ShowMessageParams): void {
+    switch (type) {
+      case MessageType.Error:
+        this.outputChannel.error(message);
+        void vscode.window.showErrorMessage(message);
+        break;
+      case MessageType.Warning:
+        this.outputChannel.warn(message);
+        void vscode.window.showWarningMessage(message);
+        break;
+      default:
+        this.outputChannel.info(message);
+        void vscode.window.showInformationMessage(message);
+    }
   }
 
   override async start(): Promise<void> {

@@ -19,11 +19,13 @@ import {
   type CommandLookup,
 } from './serverOptions';
 import { parseResult, type CommandResult } from './results';
-import type { StatusEvent } from './statusBar';
+import { scopeOf, summarize, type StatusEvent } from './statusBar';
 
 export const EXECUTE_COMMAND = 'workspace/executeCommand';
 export const CANCEL_PROGRESS = 'window/workDoneProgress/cancel';
 const SCHEMES = ['file', 'untitled'];
+/** Server command → the action it runs, for commands VS Code sends on its own (code actions). */
+const ACTIONS = new Map(Object.entries(SERVER_COMMANDS).map(([action, command]) => [command, action as Action]));
 
 export interface ControllerDeps {
   createClient: ClientFactory;
@@ -101,27 +103,57 @@ export class Controller implements vscode.Disposable {
     };
     const source = new vscode.CancellationTokenSource();
     this.inFlight.add(source);
-    this.deps.status.apply({ type: 'sent', action });
     try {
-      const answer = await client.sendRequest<unknown>(EXECUTE_COMMAND, params, source.token);
-      const result = parseResult(answer);
-      if (result === undefined && answer !== null && answer !== undefined) {
-        // A server newer or older than this extension: say so rather than "no answer".
-        const error = `fusion-ls answered ${params.command} with a result this extension does not understand`;
-        this.deps.output.warn(`${error}: ${JSON.stringify(answer)}`);
-        this.deps.status.apply({ type: 'answered', action, result, error });
-        return undefined;
-      }
-      this.deps.status.apply({ type: 'answered', action, result });
-      return result;
-    } catch (error) {
-      // The client has logged the failed request (and shown it); the bar keeps the reason.
-      this.deps.status.apply({ type: 'answered', action, result: undefined, error: describe(error) });
-      return undefined;
+      return await this.track(action, params.arguments ?? [], () =>
+        client.sendRequest<unknown>(EXECUTE_COMMAND, params, source.token),
+      );
     } finally {
       this.inFlight.delete(source);
       source.dispose();
     }
+  }
+
+  /**
+   * One server command, whoever started it (the palette, or a light-bulb action through the
+   * client's middleware): the status bar follows it and the Fusion output logs its outcome, so
+   * both tell the same story for every start.
+   */
+  private async track(action: Action, args: unknown[], send: () => Promise<unknown>): Promise<CommandResult | undefined> {
+    const command = SERVER_COMMANDS[action];
+    this.deps.status.apply({ type: 'sent', action });
+    let answer: unknown;
+    try {
+      answer = await send();
+    } catch (error) {
+      // The client has logged the failed request (and shown it); the bar keeps the reason.
+      this.deps.status.apply({ type: 'answered', action, result: undefined, error: describe(error) });
+      return undefined;
+    }
+    const result = parseResult(answer);
+    if (result === undefined && answer !== null && answer !== undefined) {
+      // A server newer or older than this extension: say so rather than "no answer".
+      const error = `fusion-ls answered ${command} with a result this extension does not understand`;
+      this.deps.output.warn(`${error}: ${JSON.stringify(answer)}`);
+      this.deps.status.apply({ type: 'answered', action, result, error });
+      return undefined;
+    }
+    const summary = summarize(result);
+    if (summary?.failed) {
+      this.deps.output.error(`${command} failed: ${summary.tooltip}`);
+    } else if (summary !== undefined) {
+      this.deps.output.info(`${command}: ${summary.tooltip}`);
+    }
+    this.deps.status.apply({ type: 'answered', action, result, scope: scopeOf(args) });
+    return result;
+  }
+
+  /** A server command that VS Code runs for a light-bulb action; tracked like the palette's. */
+  private executeCommand(command: string, args: unknown[], next: (command: string, args: unknown[]) => Promise<unknown>): Promise<unknown> {
+    const action = ACTIONS.get(command);
+    if (action === undefined) {
+      return next(command, args);
+    }
+    return this.track(action, args, () => next(command, args));
   }
 
   /**
@@ -169,14 +201,17 @@ export class Controller implements vscode.Disposable {
       initializationOptions: initializationOptions(settings, vscode.workspace.isTrusted),
       middleware: {
         handleWorkDoneProgress: (token, value, next) => {
+          this.deps.status.apply({ type: 'progress', token, value });
           if (value.kind === 'end') {
             this.progress.delete(token);
+            // The status item is the one display of progress. The library's own (a second
+            // status-bar entry) hears only the end, which lets it forget the token.
+            next(token, value);
           } else {
             this.progress.add(token);
           }
-          this.deps.status.apply({ type: 'progress', token, value });
-          next(token, value);
         },
+        executeCommand: (command, args, next) => this.executeCommand(command, args, async (c, a) => next(c, a)),
       },
     };
     const client = this.deps.createClient(serverOptions(program, settings.args, folder), options);
@@ -227,7 +262,9 @@ export class Controller implements vscode.Disposable {
       return;
     }
     this.notified = command;
-    void vscode.window.showErrorMessage(installMessage(command), 'Open Setting').then((choice) => {
+    const message = installMessage(command);
+    this.deps.output.error(message);
+    void vscode.window.showErrorMessage(message, 'Open Setting').then((choice) => {
       if (choice === 'Open Setting') {
         void vscode.commands.executeCommand(OPEN_SETTINGS, COMMAND_SETTING);
       }

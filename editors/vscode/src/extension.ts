@@ -1,10 +1,10 @@
 /** Activation: wires the status bar, the controller, the commands and the restart triggers. */
 import * as vscode from 'vscode';
-import { createLanguageClient } from './client';
+import { DIAGNOSTIC_SOURCE, createLanguageClient } from './client';
 import { registerCommands } from './commands';
 import { Controller } from './controller';
 import { SECTION } from './serverOptions';
-import { StatusBar } from './statusBar';
+import { StatusBar, type LineSpan } from './statusBar';
 
 let controller: Controller | undefined;
 
@@ -25,9 +25,22 @@ export function activate(context: vscode.ExtensionContext): Controller {
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void current.restart()),
+    vscode.languages.onDidChangeDiagnostics((event) => {
+      for (const uri of event.uris) {
+        status.apply({ type: 'diagnostics', uri: uri.toString(), findings: fusionFindings(uri) });
+      }
+    }),
   );
   void current.start();
   return current;
+}
+
+/** The lines of the Fusion findings a document shows now (`.fusion.toml` problems are Fusion's too, but never reviewed). */
+function fusionFindings(uri: vscode.Uri): LineSpan[] {
+  return vscode.languages
+    .getDiagnostics(uri)
+    .filter((diagnostic) => diagnostic.source === DIAGNOSTIC_SOURCE)
+    .map(({ range }) => ({ start: range.start.line, end: range.end.line }));
 }
 
 export async function deactivate(): Promise<void> {

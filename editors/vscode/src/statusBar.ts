@@ -16,15 +16,29 @@ import { COMMAND_SETTING } from './serverOptions';
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'missing' | 'failed';
 
+/** Lines of a document, 0-based and inclusive. */
+export interface LineSpan {
+  start: number;
+  end: number;
+}
+
+/** What a command covered: a document (its URI as the server knows it) and the selected lines, if any. */
+export interface Scope {
+  uri: string;
+  lines?: LineSpan;
+}
+
 export type StatusEvent =
   | { type: 'server'; state: ServerState; detail?: string }
   | { type: 'sent'; action: Action }
-  | { type: 'answered'; action: Action; result: CommandResult | undefined; error?: string }
+  | { type: 'answered'; action: Action; result: CommandResult | undefined; error?: string; scope?: Scope }
   | {
       type: 'progress';
       token: ProgressToken;
       value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
-    };
+    }
+  /** The Fusion findings a document shows now (after a quick fix, an edit, a later review). */
+  | { type: 'diagnostics'; uri: string; findings: LineSpan[] };
 
 export interface StatusCommand {
   command: string;
@@ -48,6 +62,9 @@ interface Summary {
   text: string;
   tooltip: string;
   icon: string;
+  failed?: boolean;
+  /** A landed review, kept so that its count can follow the findings the editor still shows. */
+  review?: { result: Reviewed; scope: Scope };
 }
 
 export class StatusModel {
@@ -67,6 +84,9 @@ export class StatusModel {
         if (event.state !== 'running') {
           this.progress.clear();
         }
+        if (event.state === 'starting') {
+          this.summary = undefined; // a new server: the last one's outcome (and findings) are gone
+        }
         break;
       case 'sent':
         this.pending.push(event.action);
@@ -77,10 +97,16 @@ export class StatusModel {
           this.pending.splice(index, 1);
         }
         this.summary = summarize(event.result, event.error);
+        if (this.summary !== undefined && event.result?.kind === 'review' && event.result.status === 'ok' && event.scope) {
+          this.summary.review = { result: event.result, scope: event.scope };
+        }
         break;
       }
       case 'progress':
         this.onProgress(event.token, event.value);
+        break;
+      case 'diagnostics':
+        this.recount(event.uri, event.findings);
         break;
     }
     return this.view();
@@ -91,7 +117,8 @@ export class StatusModel {
     value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd,
   ): void {
     if (value.kind === 'end') {
-      if (this.progress.delete(token) && value.message) {
+      // A command's own answer says more; the end message speaks for work no command started.
+      if (this.progress.delete(token) && value.message && this.pending.length === 0) {
         this.summary = { text: value.message, tooltip: value.message, icon: IDLE };
       }
       return;
@@ -101,6 +128,17 @@ export class StatusModel {
       value.message ?? previous ?? (value.kind === 'begin' ? value.title.replace(/^Fusion:\s*/, '') + '…' : '…');
     this.progress.delete(token); // re-insert: the latest report is shown
     this.progress.set(token, message);
+  }
+
+  /** The last review's count follows its findings still shown in the reviewed lines. */
+  private recount(uri: string, findings: LineSpan[]): void {
+    const review = this.summary?.review;
+    if (review === undefined || review.scope.uri !== uri) {
+      return;
+    }
+    const lines = review.scope.lines;
+    const count = findings.filter((f) => lines === undefined || (f.start <= lines.end && f.end >= lines.start)).length;
+    this.summary = { ...summarizeReview({ ...review.result, findings: count }), review };
   }
 
   view(): StatusView {
@@ -179,7 +217,7 @@ function plural(count: number, word: string): string {
 /** The last run in a few words for the bar, and everything the result carries for the tooltip. */
 export function summarize(result: CommandResult | undefined, error?: string): Summary | undefined {
   if (error !== undefined) {
-    return { text: 'failed', tooltip: error, icon: '$(warning) Fusion' };
+    return { text: 'failed', tooltip: error, icon: '$(warning) Fusion', failed: true };
   }
   if (result === undefined) {
     return { text: 'no answer', tooltip: 'the server sent no result (cancelled or stopped)', icon: IDLE };
@@ -196,7 +234,12 @@ export function summarize(result: CommandResult | undefined, error?: string): Su
         icon: IDLE,
       };
     case 'error':
-      return { text: 'failed', tooltip: result.message ?? 'the server reported an error', icon: '$(warning) Fusion' };
+      return {
+        text: 'failed',
+        tooltip: result.message ?? 'the server reported an error',
+        icon: '$(warning) Fusion',
+        failed: true,
+      };
   }
   switch (result.kind) {
     case 'clear':
@@ -246,6 +289,33 @@ function summarizeReview(result: Reviewed): Summary {
     plural(result.usage.total_tokens, 'token'),
   ];
   return { text: [...head, ...cost].join(' · '), tooltip: [...head, ...details, ...cost].join(' · '), icon: IDLE };
+}
+
+/**
+ * The scope of a server command from its arguments (`[uri]` or `[uri, range]`). A selection that
+ * ends at the start of a line (whole lines selected) does not cover that line.
+ */
+export function scopeOf(args: unknown[]): Scope | undefined {
+  const [uri, range] = args;
+  if (typeof uri !== 'string') {
+    return undefined;
+  }
+  if (!isRange(range)) {
+    return { uri };
+  }
+  const { start, end } = range;
+  const last = end.character === 0 && end.line > start.line ? end.line - 1 : end.line;
+  return { uri, lines: { start: start.line, end: last } };
+}
+
+interface RangeLike {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+function isRange(value: unknown): value is RangeLike {
+  const range = value as Partial<RangeLike> | undefined;
+  return typeof range?.start?.line === 'number' && typeof range.end?.line === 'number';
 }
 
 /** Copies the model's view onto a real status-bar item. */

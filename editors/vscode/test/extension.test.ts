@@ -4,14 +4,12 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import type * as vscode from 'vscode';
-import type { Controller } from '../src/controller';
-import { activate, deactivate } from '../src/extension';
+import { deactivate } from '../src/extension';
 import { changesReviewed, reviewed } from './fixtures';
+import { dir, errors, output, program, root, run, start, statusText, tick } from './harness';
 import { CloseAction, LanguageClient, State, clients, type SentRequest } from './mocks/languageclient';
-import { LogOutputChannel, Uri, mock, workspace } from './mocks/vscode';
+import { Uri, mock, workspace } from './mocks/vscode';
 
 interface Manifest {
   main: string;
@@ -25,66 +23,7 @@ interface Manifest {
   };
 }
 
-const root = path.join(__dirname, '..', '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
-
-let dir: string;
-let program: string;
-let context: { subscriptions: Array<{ dispose(): unknown }> };
-
-function start(): Controller {
-  context = { subscriptions: [] };
-  return activate(context as unknown as vscode.ExtensionContext);
-}
-
-async function run(command: string): Promise<unknown> {
-  const handler = mock.commands.get(command);
-  assert.ok(handler, `${command} is registered`);
-  return handler();
-}
-
-function errors(): string[] {
-  return mock.messages.filter((m) => m.kind === 'error').map((m) => m.text);
-}
-
-/** The Fusion output: a log channel, as vscode-languageclient 11 requires. */
-function output(): LogOutputChannel {
-  const channel = mock.outputs[0];
-  assert.ok(channel instanceof LogOutputChannel, 'the Fusion output is created with { log: true }');
-  return channel;
-}
-
-function statusText(): string {
-  const item = mock.statusItems[0];
-  assert.ok(item, 'a status bar item exists');
-  return item.text;
-}
-
-/** Lets queued promise callbacks (message buttons, restarts) run. */
-function tick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusion-vscode-'));
-  program = path.join(dir, 'fusion-ls');
-  fs.writeFileSync(program, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-});
-
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-beforeEach(() => {
-  mock.reset();
-  clients.reset();
-  mock.settings['fusion.server.command'] = program;
-});
-
-afterEach(async () => {
-  await deactivate();
-  for (const subscription of context?.subscriptions ?? []) {
-    subscription.dispose();
-  }
-});
 
 describe('commands', () => {
   it('registers the four Fusion commands, and every command the manifest contributes', async () => {
@@ -325,7 +264,11 @@ describe('status bar', () => {
     answer(reviewed({ findings: 2 }));
     await review;
     assert.strictEqual(statusText(), '$(sparkle) Fusion: 2 findings');
-    assert.strictEqual(client.shownProgress.length, 4, 'VS Code’s own progress UI still gets every value');
+    assert.deepStrictEqual(
+      client.shownProgress,
+      [{ kind: 'end', message: '2 findings' }],
+      'the library’s own progress (a second status-bar entry) hears only the end, to forget the token',
+    );
   });
 
   it('shows progress that no command of ours started, e.g. a code action', async () => {

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import type * as vscode from 'vscode';
 import { COMMANDS, OPEN_SETTINGS } from '../src/ids';
-import { StatusBar, StatusModel, summarize } from '../src/statusBar';
+import { StatusBar, StatusModel, scopeOf, summarize } from '../src/statusBar';
 import { changesReviewed, reviewed } from './fixtures';
 import { StatusBarAlignment, StatusBarItem } from './mocks/vscode';
 
@@ -180,5 +180,26 @@ describe('StatusBar', () => {
     assert.deepStrictEqual(item.command, { command: COMMANDS.cancel, title: 'Cancel Fusion reviews' });
     bar.dispose();
     assert.ok(item.disposed);
+  });
+});
+
+describe('scopeOf', () => {
+  const at = (line: number, character: number) => ({ line, character });
+
+  it('reads a selection of whole lines without the line it ends at the start of', () => {
+    assert.deepStrictEqual(scopeOf(['file:///a.py', { start: at(0, 0), end: at(10, 0) }]), {
+      uri: 'file:///a.py',
+      lines: { start: 0, end: 9 },
+    });
+  });
+
+  it('keeps the last line when the selection ends inside it, and the cursor’s line when empty', () => {
+    assert.deepStrictEqual(scopeOf(['u', { start: at(2, 4), end: at(5, 3) }])?.lines, { start: 2, end: 5 });
+    assert.deepStrictEqual(scopeOf(['u', { start: at(7, 0), end: at(7, 0) }])?.lines, { start: 7, end: 7 });
+  });
+
+  it('covers the whole file without a range, and nothing without a URI', () => {
+    assert.deepStrictEqual(scopeOf(['file:///a.py']), { uri: 'file:///a.py' });
+    assert.strictEqual(scopeOf([]), undefined);
   });
 });

@@ -37,6 +37,13 @@ export enum CloseAction {
   DoNotRestart = 1,
   Restart = 2,
 }
+export enum MessageType {
+  Error = 1,
+  Warning = 2,
+  Info = 3,
+  Log = 4,
+}
+export const ShowMessageNotification = { method: 'window/showMessage', type: { method: 'window/showMessage' } };
 
 export interface SentRequest {
   method: string;
@@ -147,10 +154,33 @@ export class LanguageClient {
   }
 
   readonly notifications: Array<{ method: string; params: unknown }> = [];
+  /** Handlers for server notifications, by method (the library's own are not modelled). */
+  readonly notificationHandlers = new Map<string, (params: never) => void>();
+
+  onNotification(type: { method: string }, handler: (params: never) => void): { dispose(): void } {
+    this.notificationHandlers.set(type.method, handler);
+    return { dispose: () => this.notificationHandlers.delete(type.method) };
+  }
+
+  /** The server sends a notification, e.g. `window/showMessage`. */
+  serverNotification(method: string, params: unknown): void {
+    const handler = this.notificationHandlers.get(method);
+    if (handler === undefined) {
+      throw new Error(`no handler for ${method}`);
+    }
+    handler(params as never);
+  }
 
   sendNotification(method: string, params: unknown): Promise<void> {
     this.notifications.push({ method, params });
     return Promise.resolve();
+  }
+
+  /** VS Code runs a server command for a code action: through `middleware.executeCommand`, if any. */
+  runServerCommand(command: string, args: unknown[]): Promise<unknown> {
+    const next = (c: string, a: unknown[]) => this.sendRequest('workspace/executeCommand', { command: c, arguments: a });
+    const middleware = this.options.middleware?.executeCommand;
+    return Promise.resolve(middleware ? middleware(command, args, next) : next(command, args));
   }
 
   /** The server sends `$/progress` for a token it created with window/workDoneProgress/create. */

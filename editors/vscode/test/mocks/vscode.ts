@@ -202,6 +202,12 @@ export interface ShownMessage {
   items: string[];
 }
 
+export interface Diagnostic {
+  range: Range;
+  message: string;
+  source?: string;
+}
+
 export interface TextEditor {
   document: { uri: Uri; languageId: string };
   selection: Selection;
@@ -223,6 +229,9 @@ export const mock = {
   outputs: [] as OutputChannel[],
   configChanged: new EventEmitter<ConfigurationChangeEvent>(),
   trustGranted: new EventEmitter<void>(),
+  /** Diagnostics by URI string, as `languages.getDiagnostics` returns them. */
+  diagnostics: new Map<string, Diagnostic[]>(),
+  diagnosticsChanged: new EventEmitter<{ uris: Uri[] }>(),
 
   reset(): void {
     this.commands.clear();
@@ -234,6 +243,8 @@ export const mock = {
     this.outputs.length = 0;
     this.configChanged.dispose();
     this.trustGranted.dispose();
+    this.diagnostics.clear();
+    this.diagnosticsChanged.dispose();
     window.activeTextEditor = undefined;
     workspace.isTrusted = true;
     workspace.workspaceFolders = undefined;
@@ -247,6 +258,12 @@ export const mock = {
       affectsConfiguration: (section: string) =>
         keys.some((key) => key === section || key.startsWith(`${section}.`)),
     });
+  },
+
+  /** The editor's diagnostics of `uri` change (a publish, an edit, a quick fix). */
+  setDiagnostics(uri: Uri, diagnostics: Diagnostic[]): void {
+    this.diagnostics.set(uri.toString(), diagnostics);
+    this.diagnosticsChanged.fire({ uris: [uri] });
   },
 
   editor(path: string, selection: [number, number, number, number], scheme = 'file'): TextEditor {
@@ -305,6 +322,15 @@ export const commands = {
     mock.executed.push({ command, args });
     const handler = mock.commands.get(command);
     return Promise.resolve(handler?.(...args));
+  },
+};
+
+export const languages = {
+  getDiagnostics(uri: Uri): Diagnostic[] {
+    return mock.diagnostics.get(uri.toString()) ?? [];
+  },
+  onDidChangeDiagnostics(listener: Listener<{ uris: Uri[] }>): Disposable {
+    return mock.diagnosticsChanged.event(listener);
   },
 };
 
