@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path, PurePath
 from typing import ClassVar, Literal, TypeVar
 
@@ -26,9 +28,19 @@ from fusion_ls.findings import CATEGORIES, Category, Fix, ProposedFinding, Sever
 from fusion_ls.reviewers.base import Capability, Code, Prompt, Reply
 from fusion_ls.reviewers.tools.rules import rule_id
 
-__all__ = ["Analyzer", "run_tool"]
+__all__ = ["Analyzer", "run_tool", "written_copy"]
 
 T = TypeVar("T")
+
+
+@contextmanager
+def written_copy(lines: Sequence[str], path: str, tool: str) -> Iterator[Path]:
+    """The reviewed text (as the editor has it, saved or not) in a file of the same name, in a
+    folder of its own that is removed afterwards: what a tool that reads files is given."""
+    with tempfile.TemporaryDirectory(prefix=f"fusion-ls-{tool}-") as folder:
+        copy = Path(folder) / PurePath(path).name
+        copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        yield copy
 
 
 async def run_tool(

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from fusion_ls.errors import ProviderError
 from fusion_ls.findings import ProposedFinding
 from fusion_ls.reviewers.registry import register_analyzer
-from fusion_ls.reviewers.tools.base import Analyzer, run_tool
+from fusion_ls.reviewers.tools.base import Analyzer, run_tool, written_copy
 
 __all__ = ["GoVet"]
 
@@ -48,12 +47,10 @@ class GoVet(Analyzer):
     async def review(
         self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
     ) -> list[ProposedFinding]:
-        with tempfile.TemporaryDirectory(prefix="fusion-ls-vet-") as folder:
-            name = PurePath(path).name
-            (Path(folder) / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-            command = [*self.launcher(), "vet", "-json", f"./{name}"]
+        with written_copy(lines, path, "vet") as copy:
+            command = [*self.launcher(), "vet", "-json", f"./{copy.name}"]
             err = await run_tool(
-                "go vet", command, b"", Path(folder), timeout_s, frozenset({0, 1, 2}),
+                "go vet", command, b"", copy.parent, timeout_s, frozenset({0, 1, 2}),
                 report_on="stderr",
             )  # fmt: skip
         said = err.decode(errors="replace")

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -25,7 +24,7 @@ from fusion_ls.errors import ProviderError
 from fusion_ls.findings import Category, ProposedFinding, Severity
 from fusion_ls.reviewers.cache import cache_dir
 from fusion_ls.reviewers.registry import register_analyzer
-from fusion_ls.reviewers.tools.base import Analyzer, run_tool
+from fusion_ls.reviewers.tools.base import Analyzer, run_tool, written_copy
 
 __all__ = ["Mypy"]
 
@@ -74,16 +73,14 @@ class Mypy(Analyzer):
     async def review(
         self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
     ) -> list[ProposedFinding]:
-        with tempfile.TemporaryDirectory(prefix="fusion-ls-mypy-") as folder:
-            copy = Path(folder) / PurePath(path).name
-            copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with written_copy(lines, path, "mypy") as copy:
             command = [
                 *self.launcher(), "--output", "json", "--no-error-summary",
                 "--check-untyped-defs", "--ignore-missing-imports", "--follow-imports=silent",
                 "--cache-dir", str(cache_dir() / "mypy"), str(copy),
             ]  # fmt: skip
             out = await run_tool(
-                "mypy", command, b"", cwd or Path(folder), timeout_s, frozenset({0, 1, 2})
+                "mypy", command, b"", cwd or copy.parent, timeout_s, frozenset({0, 1, 2})
             )
         said = out.decode(errors="replace").splitlines()
         errors = [error for error in map(_parsed, said) if error]

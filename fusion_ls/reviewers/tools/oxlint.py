@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fusion_ls.errors import ProviderError
 from fusion_ls.findings import Category, ProposedFinding, Severity
 from fusion_ls.reviewers.registry import register_analyzer
-from fusion_ls.reviewers.tools.base import Analyzer, run_tool
+from fusion_ls.reviewers.tools.base import Analyzer, run_tool, written_copy
 
 __all__ = ["Oxlint"]
 
@@ -73,12 +72,10 @@ class Oxlint(Analyzer):
     async def review(
         self, lines: Sequence[str], path: str, cwd: Path | None, timeout_s: float
     ) -> list[ProposedFinding]:
-        with tempfile.TemporaryDirectory(prefix="fusion-ls-oxlint-") as folder:
-            copy = Path(folder) / PurePath(path).name
-            copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with written_copy(lines, path, "oxlint") as copy:
             command = [*self.launcher(), "--format", "json", str(copy)]
             out = await run_tool(
-                "oxlint", command, b"", cwd or Path(folder), timeout_s, frozenset({0, 1})
+                "oxlint", command, b"", cwd or copy.parent, timeout_s, frozenset({0, 1})
             )
         try:
             report = _Report.model_validate(json.loads(out))
