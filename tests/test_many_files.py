@@ -64,13 +64,19 @@ def test_a_diff_gives_the_changed_lines_of_each_changed_file(
     git(tmp_path, "rm", "-q", "gone.py")
     git(tmp_path, "mv", "old_name.py", "new_name.py")
     (tmp_path / "new_name.py").write_text("one\ntwo\nthree\nfour\n")
+    (tmp_path / "brand_new.py").write_text("fresh\n")  # untracked: new work, reviewed whole
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.py").write_text("generated\n")  # ignored: never
 
     targets = from_diff(None, False, [], tmp_path)
     staged = from_diff(None, True, [], tmp_path)
 
-    assert [(t.file.name, t.ranges) for t in targets.files] == [
-        ("new_name.py", (LineRange(start=4, end=4),)),
-        ("x.py", (LineRange(start=2, end=2), LineRange(start=5, end=6))),
+    assert [(t.file.name, t.ranges, t.hunks) for t in targets.files] == [
+        ("new_name.py", (LineRange(start=4, end=4),), True),
+        ("x.py", (LineRange(start=2, end=2), LineRange(start=5, end=6)), True),
+        (".gitignore", (), False),
+        ("brand_new.py", (), False),
     ]
     assert ("gone.py", "deleted") in [(p.name, why) for p, why in targets.skipped]
     assert [t.file.name for t in staged.files] == []  # the edits are not staged

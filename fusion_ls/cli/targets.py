@@ -99,7 +99,8 @@ def from_diff(
     base: str | None, staged: bool, exclude: Sequence[str], cwd: Path, near: int = 0
 ) -> Targets:
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
-    to `cwd`."""
+    to `cwd`. Without BASE or `staged`, the uncommitted work, as the editor's "review changes"
+    sees it: untracked files that git does not ignore are new, so they are reviewed whole."""
     root = Path(git(cwd, "rev-parse", "--show-toplevel").strip())
     command = list(DIFF_OPTIONS)
     if staged:
@@ -115,6 +116,10 @@ def from_diff(
             targets.skipped.append((path, skipped))
         elif ranges:
             targets.add(Target(path, widened(ranges, near), hunks=True), exclude)
+    if base is None and not staged:
+        untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z")
+        for name in filter(None, untracked.split("\0")):
+            targets.add(Target(Path(_relative(root / name, cwd))), exclude)
     return targets
 
 
