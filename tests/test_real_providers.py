@@ -589,6 +589,29 @@ def test_a_review_that_could_pass_the_daily_limit_is_refused_before_sending(
     assert openrouter.requests == []
 
 
+async def test_the_server_suggests_a_listed_model_for_a_malformed_id(
+    tmp_path: Path, openrouter: FakeOpenAI
+) -> None:
+    """As the CLI does: once the list is on disk (the server fetched it at start-up), a
+    malformed id in `.fusion.toml` is an error on its line that names the closest listed id."""
+    lsp = await start_on_openrouter(tmp_path, openrouter)
+    try:
+        await until(lambda: any(r.method == "GET" for r in openrouter.lookups))
+        project = tmp_path / ".fusion.toml"
+        project.write_text('[fusion]\npool = ["claude sonnet"]\n')
+        uri = open_document(lsp, tmp_path / "svc.py", SAMPLE.read_text())
+
+        await command(lsp, "fusion.review", uri, lines(1, 10))
+
+        await until(lambda: bool(lsp.diagnostics.get(project.as_uri())))
+        [problem] = lsp.diagnostics[project.as_uri()]
+        assert problem.range.start.line == 1 and "fusion.pool[0]" in problem.message
+        assert f"did you mean '{CLAUDE}'?" in problem.message
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()
+
+
 async def test_the_server_warns_once_of_an_unknown_model_id(
     tmp_path: Path, openrouter: FakeOpenAI
 ) -> None:

@@ -29,6 +29,7 @@ from fusion_ls.lsp.jobs import Jobs
 from fusion_ls.lsp.results import CacheCleared, Cleared, CommandResult, as_json
 from fusion_ls.lsp.session import DocumentState
 from fusion_ls.lsp.startup import rehearse_first_review, warn_of_unknown_models
+from fusion_ls.reviewers.model_check import stored_suggestion
 from fusion_ls.reviewers.runtime import Runtime
 from fusion_ls.version import __version__
 
@@ -107,6 +108,7 @@ class FusionServer(LanguageServer):
                 root=self.root_path(),
                 overrides=self.overrides,
                 workspace_trusted=self.workspace_trusted,
+                suggest=stored_suggestion,  # only asked about a malformed id: no I/O otherwise
             )
         except ConfigError as error:
             self.publish_config_issues(error.issues)
