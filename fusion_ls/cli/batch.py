@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusion_ls.cli.baselines import write_baseline
-from fusion_ls.cli.fixes import content_digest, fix_file, report_fixes
+from fusion_ls.cli.fixes import fix_file, read_source, report_fixes
 from fusion_ls.cli.github import github_annotations
 from fusion_ls.cli.report import TextStyle, exit_code, models_answered, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
@@ -60,10 +60,9 @@ async def _one(
     mode: Mode | None,
 ) -> Reviewed:
     try:
-        data = target.file.read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return Reviewed(target, [], error=f"cannot read it as UTF-8 text: {error}")
+        text, digest = read_source(target.file)
+    except UsageError as error:
+        return Reviewed(target, [], error=str(error))
     lines = split_lines(text)
     request = CodeRequest(
         path=str(target.file),
@@ -81,7 +80,7 @@ async def _one(
     except FusionError as error:
         return Reviewed(target, lines, error=str(error))
     assert isinstance(review, FusedReview)
-    return Reviewed(target, lines, review, digest=content_digest(data))
+    return Reviewed(target, lines, review, digest=digest)
 
 
 async def review_all(

@@ -21,9 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fusion_ls.errors import UsageError
 from fusion_ls.findings import Finding, Fix, FusedReview
 
-__all__ = ["FixOutcome", "applied", "content_digest", "fix_file", "fixable", "report_fixes"]
+__all__ = [
+    "FixOutcome",
+    "applied",
+    "content_digest",
+    "fix_file",
+    "fixable",
+    "read_source",
+    "report_fixes",
+]
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 
@@ -95,6 +104,18 @@ def applied(text: str, fixes: Sequence[Fix]) -> str:
 def content_digest(data: bytes) -> str:
     """What a file held when it was read for review, to know later whether it still does."""
     return hashlib.sha256(data).hexdigest()
+
+
+def read_source(path: Path) -> tuple[str, str]:
+    """The file's text, and its content digest (what `--fix` checks before writing)."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8"), content_digest(data)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text; fusion-ls reviews source files") from None
 
 
 def fix_file(path: Path, reviewed: str, review: FusedReview) -> FixOutcome:

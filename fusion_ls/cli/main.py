@@ -29,7 +29,7 @@ from fusion_ls.cli.evaluation import (
     render_eval,
     run_eval,
 )
-from fusion_ls.cli.fixes import content_digest, fix_file, report_fixes
+from fusion_ls.cli.fixes import fix_file, read_source, report_fixes
 from fusion_ls.cli.github import github_annotations
 from fusion_ls.cli.init import init_command
 from fusion_ls.cli.parser import build_parser
@@ -64,18 +64,6 @@ from fusion_ls.reviewers.runtime import Runtime
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_MODEL = 0, 1, 2, 3
-
-
-def _read_source(path: Path) -> tuple[str, str]:
-    """The file's text, and its content digest (what `--fix` checks before writing)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
-    try:
-        return data.decode("utf-8"), content_digest(data)
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text; fusion-ls reviews source files") from None
 
 
 def _load(args: argparse.Namespace, start: Path, overrides: dict[str, object]) -> Settings:
@@ -145,7 +133,7 @@ def _code_command(args: argparse.Namespace) -> int:
         if not single:
             return _batch_command(args)
         args.file = Path(args.paths[0])
-    text, digest = _read_source(args.file)
+    text, digest = read_source(args.file)
     settings = _load(args, args.file.resolve().parent, _overrides(args))
     request = CodeRequest(
         path=str(args.file),
