@@ -193,6 +193,27 @@ async def test_review_changes_sends_only_the_changed_hunks_and_shows_findings_on
     assert ended == "4 findings in 3 files"
 
 
+async def test_the_baseline_a_dismissal_wrote_is_not_reviewed_as_a_change(
+    client: LanguageClient, repo: Path, fake: FakeOpenAI
+) -> None:
+    """Found in the VS Code workbench: the next review of changes sent the new, untracked
+    .fusion-baseline.json to the models, and put a finding on the quote it records."""
+    (repo / "sample.py").write_text(edited(9, "    query = 'SELECT 1'"))
+    await command(client, "fusion.reviewChanges")
+    uri = (repo / "sample.py").as_uri()
+    [diagnostic] = client.diagnostics[uri]
+    await command(client, "fusion.dismiss", uri, [diagnostic.data["id"]], "baseline")
+    assert (repo / ".fusion-baseline.json").is_file()
+
+    result = await command(client, "fusion.reviewChanges")
+
+    assert (result["files"], result["findings"]) == (1, 0), result
+    assert result["skipped"] == [
+        {"path": ".fusion-baseline.json", "reason": "the baseline of dismissed findings"}
+    ]
+    assert {path for path, _ in reviewed(fake)} == {"sample.py"}
+
+
 async def test_the_code_action_is_offered_while_a_file_differs_from_head(
     client: LanguageClient, repo: Path
 ) -> None:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,8 @@ from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.changes import Change, Committed, changed, committed, widened
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
+from fusion_ls.engine.exclude import project_root
+from fusion_ls.engine.project_rules import baseline_file
 from fusion_ls.errors import FusionError, UsageError
 from fusion_ls.findings import FusedReview
 from fusion_ls.lsp import mapping as lsp_mapping
@@ -140,6 +142,7 @@ class Changes:
         except FusionError as error:
             server.show(f"fusion-ls: {error}", types.MessageType.Error)
             return NotDone(kind="reviewChanges", status="error", message=str(error))
+        found = [self._unless_baseline(change) for change in found]
         self._forget_unchanged({change.file.as_uri() for change in found})
         wanted = [change for change in found if change.skipped is None]
         skipped = [
@@ -231,6 +234,15 @@ class Changes:
         return _Outcome(path, review, len(review.findings) if stale is None else stale)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _unless_baseline(self, change: Change) -> Change:
+        """The project's baseline (a dismissal writes it; it stays uncommitted until someone
+        commits it) is fusion-ls's record of dismissed findings, not code to review."""
+        if change.skipped is None:
+            root = project_root(change.file, self._server.root_path())
+            if change.file == baseline_file(self._server.settings_for(change.file).review, root):
+                return replace(change, skipped="the baseline of dismissed findings")
+        return change
 
     def _forget_unchanged(self, changed_uris: set[str]) -> None:
         """Clear what an earlier review of changes showed on files that are neither open nor
