@@ -123,14 +123,17 @@ export class Workbench {
   /**
    * Runs the light bulb's action (Quick Fix…, Ctrl+.) whose title matches `pattern`, chosen
    * with the arrow keys as a user would (the menu blocks synthetic clicks while it opens).
+   * Returns the titles the menu offered.
    */
   async runCodeAction(pattern) {
+    let offered = [];
     await this.until(`a light-bulb action like ${pattern}`, async () => {
       await this.closeWidgets();
       await this.page.keyboard.press('Control+.');
       const rows = this.page.locator('.action-widget .monaco-list-row.action');
       await rows.first().waitFor({ state: 'visible', timeout: 3000 });
       const titles = await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('aria-label') ?? ''));
+      offered = titles;
       if (!titles.some((title) => pattern.test(title))) {
         return false;
       }
@@ -144,6 +147,7 @@ export class Workbench {
       }
       return false;
     });
+    return offered;
   }
 
   /** The rows of the Problems panel, as shown (message, source, position). */

@@ -1,7 +1,7 @@
 /**
  * The pieces of one workbench run, each started and stopped here: the fake model API
- * (fake_models.py), a throw-away workspace and home, code-server with the freshly built .vsix,
- * and Debian's Chromium driven by playwright-core. `run.mjs` holds the checks.
+ * (fake_models.py), a throw-away workspace (a git repository) and home, code-server with the
+ * freshly built .vsix, and Debian's Chromium driven by playwright-core. `run.mjs` holds the checks.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -66,10 +66,41 @@ export async function startModels(python) {
   };
 }
 
-/** The project: the editor tests' sample, a file the models are slow on, and .fusion.toml. */
+/**
+ * store.py as committed, and as changed since (lines 5 and 9: the sample's two bugs); the lines
+ * after the sample's are far from both hunks, never sent with them.
+ */
+const STORE_TAIL = Array.from({ length: 12 }, (_, i) => `\n\ndef far_away_${i + 1}():\n    return ${i + 1}\n`).join('');
+export const STORE = {
+  committed: sampleWith({
+    5: '    return total / len(values) if values else 0.0',
+    9: '    query = "SELECT * FROM users WHERE id = " + str(int(user_id))',
+  }),
+  changed: sampleWith({}),
+  changedLines: [5, 9],
+};
+/** A line far below both hunks (more than three times the context a hunk is sent with). */
+STORE.farLine = STORE.changed.split('\n').indexOf('def far_away_6():') + 1;
+
+function sampleWith(replaced) {
+  const lines = fs.readFileSync(SAMPLE, 'utf8').replace(/\n$/, '').split('\n');
+  return lines.map((line, i) => replaced[i + 1] ?? line).join('\n') + '\n' + STORE_TAIL;
+}
+
+function git(dir, ...args) {
+  execFileSync('git', ['-C', dir, '-c', 'user.name=workbench', '-c', 'user.email=workbench@example.com', ...args], {
+    stdio: 'pipe',
+  });
+}
+
+/**
+ * The project, a git repository with one commit: the editor tests' sample, a file the models are
+ * slow on, .fusion.toml, and store.py, changed on disk since the commit.
+ */
 export function writeWorkspace(dir, baseUrl) {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(SAMPLE, path.join(dir, 'sample.py'));
+  fs.writeFileSync(path.join(dir, 'store.py'), STORE.committed);
   fs.writeFileSync(path.join(dir, 'slow.py'), 'def wait(seconds):\n    time.sleep(seconds)\n');
   fs.writeFileSync(path.join(dir, '.env.local'), 'DEBUG=1\n'); // excluded: never sent
   const config = path.join(dir, '.fusion.toml');
@@ -86,6 +117,10 @@ export function writeWorkspace(dir, baseUrl) {
       '',
     ].join('\n'),
   );
+  git(dir, '-c', 'init.defaultBranch=main', 'init', '-q');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-q', '--no-gpg-sign', '-m', 'the project as committed');
+  fs.writeFileSync(path.join(dir, 'store.py'), STORE.changed);
   return config;
 }
 
