@@ -249,3 +249,23 @@ def test_a_diff_hunk_inside_a_function_goes_with_the_function_s_def_line(
     assert any("step_57 " in line for line in sent)  # 3 lines of context above line 65
     assert not any("step_56 " in line for line in sent)  # the rest of the function stays home
     assert not any("step_30 " in line for line in sent)
+
+
+def test_the_baseline_is_never_reviewed_though_it_is_new_or_in_a_directory(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """A dismissal or --write-baseline leaves .fusion-baseline.json untracked: a diff review of
+    the working tree, which reviews new files whole, and a directory review both leave it out."""
+    repository(workspace.root)
+    (workspace.root / ".fusion-baseline.json").write_text('{"findings": []}\n')
+    sample = workspace.root / "sample.py"
+    sample.write_text(sample.read_text().replace("total = 0", "total = 0.0"))
+
+    diff = workspace.run("review", "--diff", "--dry-run")
+    whole = workspace.run("review", ".", "--dry-run")
+
+    for run in (diff, whole):
+        assert run.code == 0, run.err
+        assert ".fusion-baseline.json: skipped (excluded: it is fusion-ls's record of " in run.err
+        assert "sample.py: lines" in run.out and ".fusion-baseline.json:" not in run.out
+    assert fake_openai.requests == []

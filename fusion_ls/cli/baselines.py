@@ -12,9 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fusion_ls.config.settings import Settings
-from fusion_ls.engine.baseline import Baseline, code_of
+from fusion_ls.engine.baseline import Baseline, baseline_file, code_of
 from fusion_ls.engine.exclude import project_root
-from fusion_ls.engine.project_rules import baseline_file
 from fusion_ls.findings import FusedReview
 
 __all__ = ["write_baseline"]

@@ -113,12 +113,13 @@ def _targets(args: argparse.Namespace, settings: Settings) -> Targets:
             "--lines reviews one file; with several paths or --diff each file's whole text or "
             "changed lines are reviewed"
         )
-    exclude, near = settings.review.exclude, settings.review.near_changes
+    exclude, baseline = settings.review.exclude, settings.review.baseline
     if args.diff is not None:
-        return from_diff(args.diff or None, args.staged, exclude, Path.cwd(), near)
+        near = settings.review.near_changes
+        return from_diff(args.diff or None, args.staged, exclude, Path.cwd(), near, baseline)
     if args.staged:
         raise UsageError("--staged goes with --diff")
-    return from_paths(args.paths or ["."], exclude)
+    return from_paths(args.paths or ["."], exclude, baseline)
 
 
 def batch_command(

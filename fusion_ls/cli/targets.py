@@ -36,20 +36,28 @@ class Target:
 
 @dataclass
 class Targets:
+    """What is reviewed, and what is not and why; `exclude` and `baseline` (the settings of
+    those names) decide what never is."""
+
+    exclude: Sequence[str] = ()
+    baseline: str | None = None
     files: list[Target] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
-    def add(self, target: Target, exclude: Sequence[str]) -> None:
-        why = _why_not(target.file, exclude)
+    def add(self, target: Target) -> None:
+        why = self._why_not(target.file)
         if why is None:
             self.files.append(target)
         else:
             self.skipped.append((target.file, why))
 
+    def _why_not(self, file: Path) -> str | None:
+        """Why `file` is not reviewed (excluded, binary, unreadable), or None."""
+        return _why_not(file, self.exclude, self.baseline)
 
-def _why_not(file: Path, exclude: Sequence[str]) -> str | None:
-    """Why `file` is not reviewed (excluded, binary, unreadable), or None."""
-    reason = excluded_by(file, project_root(file.resolve()), exclude)
+
+def _why_not(file: Path, exclude: Sequence[str], baseline: str | None) -> str | None:
+    reason = excluded_by(file, project_root(file.resolve()), exclude, baseline)
     if reason is not None:
         return f"excluded: {reason}"
     try:
@@ -74,9 +82,11 @@ def _listed(folder: Path) -> list[Path]:
     return sorted(folder / name for name in out.split("\0") if name)
 
 
-def from_paths(paths: Sequence[str], exclude: Sequence[str]) -> Targets:
+def from_paths(
+    paths: Sequence[str], exclude: Sequence[str], baseline: str | None = None
+) -> Targets:
     """Files, directories and globs, each file once, in order."""
-    targets = Targets()
+    targets = Targets(exclude, baseline)
     seen: set[Path] = set()
     for spec in paths:
         path = Path(spec)
@@ -91,12 +101,17 @@ def from_paths(paths: Sequence[str], exclude: Sequence[str]) -> Targets:
         for file in found:
             if file.resolve() not in seen:
                 seen.add(file.resolve())
-                targets.add(Target(file), exclude)
+                targets.add(Target(file))
     return targets
 
 
 def from_diff(
-    base: str | None, staged: bool, exclude: Sequence[str], cwd: Path, near: int = 0
+    base: str | None,
+    staged: bool,
+    exclude: Sequence[str],
+    cwd: Path,
+    near: int = 0,
+    baseline: str | None = None,
 ) -> Targets:
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
     to `cwd`. Without BASE or `staged`, the uncommitted work, as the editor's "review changes"
@@ -109,17 +124,17 @@ def from_diff(
         command.append("HEAD")  # the working tree, staged or not, against HEAD
     if base is not None:
         command.append(git(root, "merge-base", base, "HEAD").strip())
-    targets = Targets()
+    targets = Targets(exclude, baseline)
     for file, ranges, skipped in parse_diff(git(root, *command, "--")):
         path = Path(_relative(root / file, cwd))
         if skipped:
             targets.skipped.append((path, skipped))
         elif ranges:
-            targets.add(Target(path, widened(ranges, near), hunks=True), exclude)
+            targets.add(Target(path, widened(ranges, near), hunks=True))
     if base is None and not staged:
         untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z")
         for name in filter(None, untracked.split("\0")):
-            targets.add(Target(Path(_relative(root / name, cwd))), exclude)
+            targets.add(Target(Path(_relative(root / name, cwd))))
     return targets
 
 

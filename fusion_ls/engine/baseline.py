@@ -20,17 +20,23 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.engine.fusion.matching import SAME_ISSUE, Matcher
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import Finding, ProposedFinding
 
-__all__ = ["Baseline", "BaselineEntry", "code_of"]
+__all__ = ["Baseline", "BaselineEntry", "baseline_file", "code_of"]
 
 _ABOUT = (
     "Findings fusion-ls does not show again (written by `fusion-ls review --write-baseline` and "
     "the editor's 'Fusion: dismiss'). Each is matched by file, category, the code of its first "
     "line and what it says, never by line number; delete an entry to see its finding again."
 )
+
+
+def baseline_file(review: ReviewSettings, root: Path) -> Path:
+    """Where a project's baseline lives: `review.baseline`, relative to its root."""
+    return root / review.baseline
 
 
 def code_of(lines: Sequence[str], line: int) -> str:

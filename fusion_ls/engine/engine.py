@@ -176,7 +176,8 @@ class Engine:
         if request.file is None:
             return
         root = project_root(request.file, request.workspace)
-        reason = excluded_by(request.file, root, self.settings.review.exclude)
+        review = self.settings.review
+        reason = excluded_by(request.file, root, review.exclude, review.baseline)
         if reason is not None:
             raise UsageError(f"{request.path} is never sent to a model: {reason}")
 

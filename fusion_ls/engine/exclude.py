@@ -52,8 +52,13 @@ def _ignore_files(file: Path, root: Path) -> list[Path]:
     return [folder / IGNORE_FILE for folder in folders if (folder / IGNORE_FILE).is_file()]
 
 
-def excluded_by(file: Path, root: Path, exclude: Sequence[str]) -> str | None:
-    """Why `file` must not be sent (which pattern, from where), or None when it may be."""
+def excluded_by(
+    file: Path, root: Path, exclude: Sequence[str], baseline: str | None = None
+) -> str | None:
+    """Why `file` must not be sent (which pattern, from where, or that it is the project's
+    `baseline` of dismissed findings), or None when it may be."""
+    if baseline is not None and file.resolve() == (root / baseline).resolve():
+        return "it is fusion-ls's record of dismissed findings (review.baseline), not code"
     relative = _seen_from(file, root)
     if pattern := _first_match(DEFAULT_EXCLUDES, relative):
         return f"it matches {pattern!r}, excluded by default because such files hold secrets"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusion_ls.config.settings import ReviewSettings, Settings
-from fusion_ls.engine.baseline import Baseline
+from fusion_ls.engine.baseline import Baseline, baseline_file
 from fusion_ls.engine.exclude import project_root
 from fusion_ls.engine.postprocess import Policy
 from fusion_ls.engine.request import CodeRequest
@@ -21,12 +21,7 @@ from fusion_ls.engine.rule_files import RuleFile, conventions, rule_files
 from fusion_ls.engine.suppressions import find_suppressions
 from fusion_ls.findings import Finding, Mode
 
-__all__ = ["ProjectRules", "baseline_file", "record_in_baseline"]
-
-
-def baseline_file(review: ReviewSettings, root: Path) -> Path:
-    """Where a project's baseline lives: `review.baseline`, relative to its root."""
-    return root / review.baseline
+__all__ = ["ProjectRules", "record_in_baseline"]
 
 
 def record_in_baseline(

@@ -27,11 +27,11 @@ from pygls.uris import to_fs_path
 
 from fusion_ls.config.locations import PROJECT_FILE
 from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.baseline import baseline_file
 from fusion_ls.engine.changes import Change, Committed, changed, committed, widened
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
 from fusion_ls.engine.exclude import project_root
-from fusion_ls.engine.project_rules import baseline_file
 from fusion_ls.errors import FusionError, UsageError
 from fusion_ls.findings import FusedReview
 from fusion_ls.lsp import mapping as lsp_mapping
