@@ -12,16 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fusion_ls.config.settings import Settings
-from fusion_ls.engine.baseline import Baseline, baseline_file, code_of
+from fusion_ls.engine.baseline import Baseline, baseline_file, code_of, recorded_path
 from fusion_ls.engine.exclude import project_root
 from fusion_ls.findings import FusedReview
 
 __all__ = ["write_baseline"]
-
-
-def _relative(file: Path) -> tuple[Path, str]:
-    root = project_root(file.resolve())
-    return root, file.resolve().relative_to(root).as_posix()
 
 
 def write_baseline(
@@ -35,8 +30,8 @@ def write_baseline(
     by_path: dict[str, tuple[FusedReview, Sequence[str]]] = {}
     expected: set[Path] = set()
     for file, review, lines in reviewed:
-        root, relative = _relative(file)
-        by_path[relative] = (review, lines)
+        root = project_root(file.resolve())
+        by_path[recorded_path(file.resolve(), root)] = (review, lines)
         expected.add(baseline_file(settings_for(file).review, root).resolve())
     codes = {path: _codes(lines) for path, (_, lines) in by_path.items()}
     written = Baseline(

@@ -53,19 +53,15 @@ class Targets:
 
     def _why_not(self, file: Path) -> str | None:
         """Why `file` is not reviewed (excluded, binary, unreadable), or None."""
-        return _why_not(file, self.exclude, self.baseline)
-
-
-def _why_not(file: Path, exclude: Sequence[str], baseline: str | None) -> str | None:
-    reason = excluded_by(file, project_root(file.resolve()), exclude, baseline)
-    if reason is not None:
-        return f"excluded: {reason}"
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError as error:
-        return f"cannot read it: {error.strerror or error}"
-    return "binary" if b"\0" in head else None
+        reason = excluded_by(file, project_root(file.resolve()), self.exclude, self.baseline)
+        if reason is not None:
+            return f"excluded: {reason}"
+        try:
+            with file.open("rb") as handle:
+                head = handle.read(_SNIFF_BYTES)
+        except OSError as error:
+            return f"cannot read it: {error.strerror or error}"
+        return "binary" if b"\0" in head else None
 
 
 def _listed(folder: Path) -> list[Path]:

@@ -25,7 +25,7 @@ from fusion_ls.engine.fusion.matching import SAME_ISSUE, Matcher
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import Finding, ProposedFinding
 
-__all__ = ["Baseline", "BaselineEntry", "baseline_file", "code_of"]
+__all__ = ["Baseline", "BaselineEntry", "baseline_file", "code_of", "recorded_path"]
 
 _ABOUT = (
     "Findings fusion-ls does not show again (written by `fusion-ls review --write-baseline` and "
@@ -37,6 +37,15 @@ _ABOUT = (
 def baseline_file(review: ReviewSettings, root: Path) -> Path:
     """Where a project's baseline lives: `review.baseline`, relative to its root."""
     return root / review.baseline
+
+
+def recorded_path(file: Path, root: Path) -> str:
+    """The path a file's entries are recorded under: relative to the project root (absolute
+    for a file outside it)."""
+    try:
+        return file.relative_to(root).as_posix()
+    except ValueError:
+        return file.as_posix()
 
 
 def code_of(lines: Sequence[str], line: int) -> str:
@@ -122,9 +131,9 @@ class BaselineMatcher:
     """Which findings of one file the baseline hides."""
 
     def __init__(self, entries: Sequence[BaselineEntry], lines: Sequence[str]) -> None:
-        self._entries = entries
+        self._entries = [(entry, entry.as_finding()) for entry in entries]
         self._lines = lines
-        self._matcher = Matcher.over(e.as_finding() for e in entries)
+        self._matcher = Matcher.over(said for _, said in self._entries)
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -139,7 +148,7 @@ class BaselineMatcher:
             and entry.code == code
             and (
                 (entry.quote and entry.quote == finding.quote)
-                or self._matcher.content(entry.as_finding(), proposed) >= SAME_ISSUE
+                or self._matcher.content(said, proposed) >= SAME_ISSUE
             )
-            for entry in self._entries
+            for entry, said in self._entries
         )

@@ -15,7 +15,7 @@ from pathspec import GitIgnoreSpec
 
 from fusion_ls.config.locations import PROJECT_FILE
 
-__all__ = ["DEFAULT_EXCLUDES", "IGNORE_FILE", "excluded_by", "project_root"]
+__all__ = ["DEFAULT_EXCLUDES", "IGNORE_FILE", "excluded_by", "is_baseline", "project_root"]
 
 DEFAULT_EXCLUDES = (".env*", "*.pem", "*.key", "id_rsa*", "*.p12", "*.pfx")
 IGNORE_FILE = ".fusionignore"
@@ -52,12 +52,18 @@ def _ignore_files(file: Path, root: Path) -> list[Path]:
     return [folder / IGNORE_FILE for folder in folders if (folder / IGNORE_FILE).is_file()]
 
 
+def is_baseline(file: Path, root: Path, baseline: str | None) -> bool:
+    """Whether `file` is the project's baseline (`review.baseline`): fusion-ls's record of
+    dismissed findings, which a dismissal leaves untracked, never code to review."""
+    return baseline is not None and file.resolve() == (root / baseline).resolve()
+
+
 def excluded_by(
     file: Path, root: Path, exclude: Sequence[str], baseline: str | None = None
 ) -> str | None:
     """Why `file` must not be sent (which pattern, from where, or that it is the project's
     `baseline` of dismissed findings), or None when it may be."""
-    if baseline is not None and file.resolve() == (root / baseline).resolve():
+    if is_baseline(file, root, baseline):
         return "it is fusion-ls's record of dismissed findings (review.baseline), not code"
     relative = _seen_from(file, root)
     if pattern := _first_match(DEFAULT_EXCLUDES, relative):

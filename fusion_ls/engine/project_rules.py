@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusion_ls.config.settings import ReviewSettings, Settings
-from fusion_ls.engine.baseline import Baseline, baseline_file
+from fusion_ls.engine.baseline import Baseline, baseline_file, recorded_path
 from fusion_ls.engine.exclude import project_root
 from fusion_ls.engine.postprocess import Policy
 from fusion_ls.engine.request import CodeRequest
@@ -34,7 +34,7 @@ def record_in_baseline(
     """Add `findings` of `file` (whose text is `lines`) to its project's baseline; where."""
     root = project_root(file, workspace)
     target = baseline_file(settings.review, root)
-    Baseline.load(target).with_findings(_relative(file, root), lines, findings).save(target)
+    Baseline.load(target).with_findings(recorded_path(file, root), lines, findings).save(target)
     return target
 
 
@@ -63,7 +63,7 @@ class ProjectRules:
         baseline = None
         if request.file is not None:
             root = project_root(request.file, request.workspace)
-            relative = _relative(request.file, root)
+            relative = recorded_path(request.file, root)
             review, mode = review.for_path(relative)
             found = rule_files(request.file, root, review.rule_files)
             entries = Baseline.load(baseline_file(review, root))
@@ -75,9 +75,3 @@ class ProjectRules:
         )
         return cls(review, mode, policy, tuple(found))
 
-
-def _relative(file: Path, root: Path) -> str:
-    try:
-        return file.relative_to(root).as_posix()
-    except ValueError:
-        return file.as_posix()

@@ -27,11 +27,10 @@ from pygls.uris import to_fs_path
 
 from fusion_ls.config.locations import PROJECT_FILE
 from fusion_ls.engine.anchoring import split_lines
-from fusion_ls.engine.baseline import baseline_file
 from fusion_ls.engine.changes import Change, Committed, changed, committed, widened
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import drain
-from fusion_ls.engine.exclude import project_root
+from fusion_ls.engine.exclude import is_baseline, project_root
 from fusion_ls.errors import FusionError, UsageError
 from fusion_ls.findings import FusedReview
 from fusion_ls.lsp import mapping as lsp_mapping
@@ -240,7 +239,8 @@ class Changes:
         commits it) is fusion-ls's record of dismissed findings, not code to review."""
         if change.skipped is None:
             root = project_root(change.file, self._server.root_path())
-            if change.file == baseline_file(self._server.settings_for(change.file).review, root):
+            baseline = self._server.settings_for(change.file).review.baseline
+            if is_baseline(change.file, root, baseline):
                 return replace(change, skipped="the baseline of dismissed findings")
         return change
 
