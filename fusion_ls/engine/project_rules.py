@@ -74,4 +74,3 @@ class ProjectRules:
             baseline=baseline,
         )
         return cls(review, mode, policy, tuple(found))
-

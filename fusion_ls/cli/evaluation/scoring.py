@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -153,6 +154,27 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+class _Scores(TypedDict):
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+
+
+def _scores(tp: int, fp: int, fn: int) -> _Scores:
+    """The counts and the precision, recall and F1 they give (Metrics and MinAgreement)."""
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),  # = 2PR/(P+R), exact from the counts
+    }
+
+
 def _p95(values: Sequence[float]) -> float:
     """Nearest-rank percentile: a value that really occurred, no interpolation."""
     ordered = sorted(values)
@@ -168,12 +190,7 @@ def summarise(outcomes: Sequence[CaseOutcome]) -> Metrics:
     return Metrics(
         cases=len(outcomes),
         failed=sum(1 for o in outcomes if o.failed),
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        precision=_ratio(tp, tp + fp),
-        recall=_ratio(tp, tp + fn),
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),  # = 2PR/(P+R), exact from the counts
+        **_scores(tp, fp, fn),
         latency_mean_s=round(sum(latencies) / len(latencies), 3) if latencies else 0.0,
         latency_p95_s=_p95(latencies),
         prompt_tokens=usage.prompt_tokens,
@@ -231,15 +248,5 @@ def by_min_agreement(outcomes: Sequence[CaseOutcome], pool: int) -> list[MinAgre
             kept = [f.lines for f in outcome.findings if f.models >= k]
             pairs = len(match(kept, outcome.labels))
             tp, fp, fn = tp + pairs, fp + len(kept) - pairs, fn + len(outcome.labels) - pairs
-        rows.append(
-            MinAgreement(
-                min_agreement=k,
-                tp=tp,
-                fp=fp,
-                fn=fn,
-                precision=_ratio(tp, tp + fp),
-                recall=_ratio(tp, tp + fn),
-                f1=_ratio(2 * tp, 2 * tp + fp + fn),
-            )
-        )
+        rows.append(MinAgreement(min_agreement=k, **_scores(tp, fp, fn)))
     return rows
