@@ -30,6 +30,19 @@ def test_version(workspace: Workspace, flag: str) -> None:
     assert (result.code, result.out) == (0, f"fusion-ls {__version__}\n")
 
 
+@pytest.mark.parametrize(("args", "shown"), [(["--log-level", "INFO"], True), ([], False)])
+def test_the_server_names_itself_on_stderr_at_info(
+    workspace: Workspace, args: list[str], shown: bool
+) -> None:
+    """What an editor's server output shows first once the user raises the log level; stdout
+    stays empty, because it is the protocol (the server stops when stdin closes)."""
+    result = workspace.run(*args)
+
+    started = f"fusion-ls {__version__} (Python "
+    assert (result.code, result.out) == (0, "")
+    assert (started in result.err and "serving LSP over stdio" in result.err) is shown
+
+
 def test_help_shows_examples_as_written(workspace: Workspace) -> None:
     result = workspace.run("--help")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -413,6 +414,12 @@ def create_server() -> FusionServer:
 def serve(*, tcp_port: int | None = None, host: str = "127.0.0.1") -> None:
     """Serve LSP over stdio (what editors run) or TCP (for debugging)."""
     server = create_server()
+    where = f"TCP on {host}:{tcp_port}" if tcp_port is not None else "stdio"
+    # The first line a user reads in the editor's server output after raising the log level:
+    # which server the editor started, and where it reads its messages.
+    log.info(
+        "fusion-ls %s (Python %s) serving LSP over %s", __version__, sys.version.split()[0], where
+    )
     if tcp_port is not None:
         server.start_tcp(host, tcp_port)
     else:

@@ -274,7 +274,7 @@ const CHECKS = [
         'no model provider can be used', // the Restricted Mode warning, from the server
         'fusion.reviewFile failed: .env.local is never sent to a model', // the failed review
         '"/nonexistent/fusion-ls" was not found', // the broken path
-        'WARNING', // the server's own log (its stderr)
+        'INFO fusion_ls.lsp.server: fusion-ls', // the server's own log (its stderr), from its start
       ]) {
         await ui.until(`"${logged}" in the Fusion output`, async () => (await ui.outputLines(logged)).some((l) => l.includes(logged)));
       }

@@ -4,7 +4,8 @@
  * notifications. Selectors are VS Code's own DOM classes (stable across 1.9x releases).
  */
 
-const STEP_MS = 20_000;
+// Generous: a step returns as soon as it sees what it waits for, and CI machines are slow.
+const STEP_MS = 30_000;
 
 export class Workbench {
   constructor(page) {

@@ -32,6 +32,9 @@ const CHROMIUM_FLAGS = [
 export function userSettings(serverCommand) {
   return {
     'fusion.server.command': serverCommand,
+    // As README's troubleshooting says: the server's own log (its stderr) at info, where the
+    // server names itself when it starts.
+    'fusion.server.args': ['--log-level', 'INFO'],
     'security.workspace.trust.enabled': true,
     'security.workspace.trust.startupPrompt': 'never',
     'telemetry.telemetryLevel': 'off',
