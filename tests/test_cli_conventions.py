@@ -1,7 +1,12 @@
 """The conventions of the CLIs people know: -V, -q, examples in --help, colour on a terminal
-(NO_COLOR, FORCE_COLOR), --show-fixes, and --stream that does not write onto the progress line."""
+(NO_COLOR, FORCE_COLOR), --show-fixes, --stream that does not write onto the progress line, and
+the server's log on stderr."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import pytest
 from cli_workspace import Workspace
@@ -41,6 +46,37 @@ def test_the_server_names_itself_on_stderr_at_info(
     started = f"fusion-ls {__version__} (Python "
     assert (result.code, result.out) == (0, "")
     assert (started in result.err and "serving LSP over stdio" in result.err) is shown
+
+
+def lsp_message(method: str, params: dict[str, object]) -> bytes:
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params}).encode()
+    return b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("DEBUG", True)])
+def test_cancellations_that_lost_their_race_are_not_warnings(
+    workspace: Workspace, level: str, shown: bool
+) -> None:
+    """A cancel that arrives after its request or progress ended (VS Code sends both kinds)
+    is logged at DEBUG, not as a WARNING in the editor's server output."""
+    cancels = lsp_message("$/cancelRequest", {"id": 42}) + lsp_message(
+        "window/workDoneProgress/cancel", {"token": "fusion-ended"}
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "fusion_ls", "--log-level", level],
+        input=cancels, capture_output=True, cwd=workspace.root, env=workspace.env, timeout=60,
+    )  # fmt: skip
+
+    err = done.stderr.decode()
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert "WARNING" not in err
+    assert (
+        'DEBUG pygls.protocol.json_rpc: Cancel notification for unknown message id "42"' in err
+    ) is shown
+    assert (
+        "DEBUG pygls.protocol.language_server: Ignoring work done progress cancel"
+        " for unknown token fusion-ended" in err
+    ) is shown
 
 
 def test_help_shows_examples_as_written(workspace: Workspace) -> None:

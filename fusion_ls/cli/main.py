@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import AsyncGenerator, Callable, Sequence
@@ -301,13 +300,10 @@ def _trust_command(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     """The language server: logs go to stderr, because stdout is the protocol."""
-    from fusion_ls.lsp.server import log_level, serve  # pygls is only imported when serving
+    from fusion_ls.lsp.logs import configure
+    from fusion_ls.lsp.server import serve  # pygls is only imported when serving
 
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=log_level(args.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(args.log_level)
     serve(tcp_port=args.port if args.tcp else None)
     return EXIT_OK
 

@@ -424,9 +424,3 @@ def serve(*, tcp_port: int | None = None, host: str = "127.0.0.1") -> None:
         server.start_tcp(host, tcp_port)
     else:
         server.start_io()
-
-
-def log_level(explicit: str | None) -> int:
-    """--log-level, else $FUSION_LS_LOG, else WARNING; unknown names mean WARNING."""
-    level = logging.getLevelName((explicit or os.environ.get("FUSION_LS_LOG") or "WARNING").upper())
-    return level if isinstance(level, int) else logging.WARNING
