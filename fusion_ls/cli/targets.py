@@ -53,7 +53,8 @@ class Targets:
 
     def _why_not(self, file: Path) -> str | None:
         """Why `file` is not reviewed (excluded, binary, unreadable), or None."""
-        reason = excluded_by(file, project_root(file.resolve()), self.exclude, self.baseline)
+        real = file.resolve()  # patterns are read from the project root, whatever the cwd
+        reason = excluded_by(real, project_root(real), self.exclude, self.baseline)
         if reason is not None:
             return f"excluded: {reason}"
         try:
@@ -119,7 +120,7 @@ def from_diff(
     elif base is None:
         command.append("HEAD")  # the working tree, staged or not, against HEAD
     if base is not None:
-        command.append(git(root, "merge-base", base, "HEAD").strip())
+        command.append(_merge_base(root, base))
     targets = Targets(exclude, baseline)
     for file, ranges, skipped in parse_diff(git(root, *command, "--")):
         path = Path(_relative(root / file, cwd))
@@ -132,6 +133,27 @@ def from_diff(
         for name in filter(None, untracked.split("\0")):
             targets.add(Target(Path(_relative(root / name, cwd))))
     return targets
+
+
+def _merge_base(root: Path, base: str) -> str:
+    """Where HEAD left `base`, or a UsageError that says what the clone lacks: a CI checkout
+    is often shallow (actions/checkout fetches one commit unless told `fetch-depth: 0`), and
+    then the base branch, or the commits that join it to HEAD, are not there."""
+    shallow = git(root, "rev-parse", "--is-shallow-repository").strip() == "true"
+    hint = (
+        "; this clone is shallow: fetch the whole history (actions/checkout: `fetch-depth: 0`)"
+        if shallow
+        else ""
+    )
+    try:
+        git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except UsageError:
+        raise UsageError(f"--diff {base}: no such branch, tag or commit here{hint}") from None
+    try:
+        return git(root, "merge-base", base, "HEAD").strip()
+    except UsageError:
+        why = hint or " (their histories are unrelated)"
+        raise UsageError(f"--diff {base}: it has no commit in common with HEAD{why}") from None
 
 
 def _relative(path: Path, cwd: Path) -> str:
