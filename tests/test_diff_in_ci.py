@@ -3,10 +3,14 @@ file names, excludes, shallow and unrelated clones, and the output a CI step upl
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from cli_workspace import Workspace
+from fake_openai import FakeOpenAI, Reply
+from reviewers import finding, merging_judge, review
 
 from fusion_ls.cli.targets import from_diff
 from fusion_ls.errors import UsageError
@@ -100,3 +104,77 @@ def test_a_base_the_clone_cannot_reach_says_what_to_fetch(tmp_path: Path) -> Non
         match=r"unrelated: it has no commit in common with HEAD \(their histories are unrelated",
     ):
         from_diff("unrelated", False, [], origin)
+
+
+def test_a_pull_request_with_nothing_to_review_still_gives_a_log_to_upload(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """README's workflow uploads fusion.sarif even when the change is only a deletion."""
+    repository(workspace.root)
+    (workspace.root / "sample.py").unlink()
+
+    sarif = workspace.run("review", "--diff", "--format", "sarif", "--quiet")
+    as_json = workspace.run("review", "--diff", "--format", "json", "--quiet")
+
+    assert sarif.code == 0 and "sample.py: skipped (deleted)" in sarif.err
+    [run] = json.loads(sarif.out)["runs"]
+    assert run["results"] == [] and run["invocations"] == [{"executionSuccessful": True}]
+    assert json.loads(as_json.out) == []
+    assert fake_openai.requests == []
+
+
+def test_ci_without_a_key_says_why_once_in_the_log_and_the_sarif(workspace: Workspace) -> None:
+    """A fork's pull request: one stderr line naming CI=true and the missing key, and one
+    notification in the SARIF log, not one per file."""
+    del workspace.env["OPENROUTER_API_KEY"]
+    (workspace.root / "other.py").write_text((workspace.root / "sample.py").read_text())
+
+    ci = workspace.run_with(
+        {"CI": "true"}, "review", "sample.py", "other.py", "-q", "--format", "sarif"
+    )
+
+    assert ci.code == 3
+    [line] = [line for line in ci.err.splitlines() if "not every file" in line]
+    assert "(CI=true asks for models)" in line and "OPENROUTER_API_KEY is not set" in line
+    [invocation] = json.loads(ci.out)["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert len(invocation["toolExecutionNotifications"]) == 1
+
+
+def test_a_run_where_nothing_could_review_any_file_is_no_success_in_sarif(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    del workspace.env["OPENROUTER_API_KEY"]
+    (workspace.root / "tool.rb").write_text("puts 1\n")
+    (workspace.root / "lib.rb").write_text("puts 2\n")
+
+    result = workspace.run("review", "tool.rb", "lib.rb", "--quiet", "--format", "sarif")
+
+    assert result.code == 2
+    [invocation] = json.loads(result.out)["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    notified = [
+        n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for n in invocation["toolExecutionNotifications"]
+    ]
+    assert notified == ["tool.rb", "lib.rb"]
+
+
+def test_each_file_s_report_is_headed_by_its_name_and_annotations_have_no_blank_lines(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """A file without findings has no finding line to name it: its report's heading does."""
+    fake_openai.script("alpha", Reply(content=review(finding(2, "total = 0", "Starts at 0"))))
+    for model in ("beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+    (workspace.root / "clean.py").write_text("x = 1\n")
+
+    text = workspace.run("review", "clean.py", "sample.py", "--quiet", "--no-cache")
+    github = workspace.run("review", "clean.py", "sample.py", "-q", "--format", "github")
+
+    assert text.code == 0, text.err
+    assert text.out.count("==> clean.py <==") == 1 and text.out.count("==> sample.py <==") == 1
+    assert text.out.index("==> clean.py <==") < text.out.index("==> sample.py <==")
+    assert github.out.splitlines() == [line for line in github.out.splitlines() if line]
+    assert github.out.startswith("::")
