@@ -12,7 +12,7 @@ from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, Reply
 from reviewers import finding, merging_judge, review
 
-from fusion_ls.cli.targets import from_diff
+from fusion_ls.cli.targets import from_diff, from_paths
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
 
@@ -178,3 +178,37 @@ def test_each_file_s_report_is_headed_by_its_name_and_annotations_have_no_blank_
     assert text.out.index("==> clean.py <==") < text.out.index("==> sample.py <==")
     assert github.out.splitlines() == [line for line in github.out.splitlines() if line]
     assert github.out.startswith("::")
+
+
+def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed(
+    tmp_path: Path,
+) -> None:
+    """git's list of a work tree holds both; neither is a file to read."""
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "lib.py").write_text("x = 1\n")
+    repository(library)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text("y = 1\n")
+    (project / "old.py").write_text("z = 1\n")
+    repository(project)
+    git(
+        project,
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        library.as_uri(),
+        "lib",
+    )
+    (project / "old.py").unlink()
+
+    targets = from_paths([str(project)], [])
+
+    assert [t.file.name for t in targets.files] == [".gitmodules", "app.py"]
+    assert sorted((p.name, why) for p, why in targets.skipped) == [
+        ("lib", "a submodule"),
+        ("old.py", "deleted"),
+    ]

@@ -52,11 +52,16 @@ class Targets:
             self.skipped.append((target.file, why))
 
     def _why_not(self, file: Path) -> str | None:
-        """Why `file` is not reviewed (excluded, binary, unreadable), or None."""
+        """Why `file` is not reviewed (excluded, a submodule, deleted, binary, unreadable), or
+        None."""
         real = file.resolve()  # patterns are read from the project root, whatever the cwd
         reason = excluded_by(real, project_root(real), self.exclude, self.baseline)
         if reason is not None:
             return f"excluded: {reason}"
+        if file.is_dir():  # git lists a submodule as one entry
+            return "a submodule"
+        if not file.exists():  # git still lists a file deleted but not yet committed
+            return "deleted"
         try:
             with file.open("rb") as handle:
                 head = handle.read(_SNIFF_BYTES)
