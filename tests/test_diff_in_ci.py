@@ -4,6 +4,8 @@ file names, excludes, shallow and unrelated clones, and the output a CI step upl
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, Reply
 from reviewers import finding, merging_judge, review
 
+from fusion_ls.cli.parser import build_parser
 from fusion_ls.cli.targets import from_diff, from_paths
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
@@ -212,3 +215,22 @@ def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed
         ("lib", "a submodule"),
         ("old.py", "deleted"),
     ]
+
+
+def test_readme_s_workflow_is_whole_and_its_review_command_parses() -> None:
+    """A user copies README's workflow as it is: a file GitHub runs on pull requests, with the
+    history `--diff origin/BASE` needs, and a command fusion-ls accepts."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    [workflow] = re.findall(r"```yaml\n(name: fusion-ls\n.*?)```", readme, re.DOTALL)
+    for line in ("on: pull_request", "jobs:", "runs-on: ubuntu-latest", "fetch-depth: 0"):
+        assert line in workflow
+    folded = re.search(r"run: >\n((?: {10}.+\n)+)", workflow)
+    assert folded is not None
+    command = " ".join(folded.group(1).split()).split(" > ")[0]
+    assert "--diff origin/${{ github.base_ref }}" in command
+    argv = shlex.split(command.replace("${{ github.base_ref }}", "main"))
+    assert argv[0] == "fusion-ls"
+
+    args = build_parser().parse_args(argv[1:])
+
+    assert (args.diff, args.format, args.fail_on) == ("origin/main", "sarif", "error")
