@@ -234,3 +234,25 @@ def test_readme_s_workflow_is_whole_and_its_review_command_parses() -> None:
     args = build_parser().parse_args(argv[1:])
 
     assert (args.diff, args.format, args.fail_on) == ("origin/main", "sarif", "error")
+
+
+def test_a_diff_in_a_repository_without_commits_is_all_new_and_outside_one_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "added.py").write_text("a = 1\n")
+    git(tmp_path, "init", "-q", str(project))
+    git(project, "add", "added.py")
+    (project / "untracked.py").write_text("u = 1\n")
+    (tmp_path / "loose").mkdir()
+    monkeypatch.chdir(project)
+
+    targets = from_diff(None, False, [], project)
+
+    assert [(t.file.name, t.ranges) for t in targets.files] == [
+        ("added.py", (LineRange(start=1, end=1),)),
+        ("untracked.py", ()),
+    ]
+    with pytest.raises(UsageError, match="is not in a git work tree; review paths instead"):
+        from_diff(None, False, [], tmp_path / "loose")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fusion_ls.engine.changes import DIFF_OPTIONS, git, parse_diff, widened
+from fusion_ls.engine.changes import DIFF_OPTIONS, git, last_commit, parse_diff, widened, work_tree
 from fusion_ls.engine.exclude import excluded_by, project_root
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
@@ -118,12 +118,14 @@ def from_diff(
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
     to `cwd`. Without BASE or `staged`, the uncommitted work, as the editor's "review changes"
     sees it: untracked files that git does not ignore are new, so they are reviewed whole."""
-    root = Path(git(cwd, "rev-parse", "--show-toplevel").strip())
+    root = work_tree(cwd)
+    if root is None:
+        raise UsageError(f"--diff: {cwd} is not in a git work tree; review paths instead")
     command = list(DIFF_OPTIONS)
     if staged:
         command.append("--cached")  # the index against HEAD
     elif base is None:
-        command.append("HEAD")  # the working tree, staged or not, against HEAD
+        command.append(last_commit(root))  # the working tree, staged or not, against HEAD
     if base is not None:
         command.append(_merge_base(root, base))
     targets = Targets(exclude, baseline)

@@ -28,6 +28,7 @@ __all__ = [
     "committed",
     "git",
     "hunks",
+    "last_commit",
     "parse_diff",
     "uncommitted",
     "widened",
@@ -63,6 +64,13 @@ def git(root: Path, *args: str) -> str:
         detail = complaint.splitlines()[-1] if complaint else "git failed"
         raise UsageError(f"git {' '.join(args[:2])}: {detail}")
     return done.stdout.decode(errors="replace")
+
+
+def last_commit(root: Path) -> str:
+    """HEAD, or in a repository without commits the empty tree, against which every tracked
+    file is new."""
+    has_head = _run(root, "rev-parse", "--verify", "-q", "HEAD").returncode == 0
+    return "HEAD" if has_head else _EMPTY_TREE
 
 
 def work_tree(folder: Path) -> Path | None:
@@ -144,7 +152,6 @@ def uncommitted(folder: Path) -> list[Change]:
             f"{folder} is not in a git work tree, so there are no uncommitted changes to "
             "review; review a file or a selection instead"
         )
-    has_head = _run(root, "rev-parse", "--verify", "-q", "HEAD").returncode == 0
     real = folder.resolve()
 
     def under(name: str) -> Path:
@@ -153,7 +160,7 @@ def uncommitted(folder: Path) -> list[Change]:
         path = root / name
         return folder / path.relative_to(real) if path.is_relative_to(real) else path
 
-    diff = git(root, *DIFF_OPTIONS, "HEAD" if has_head else _EMPTY_TREE, "--", str(real))
+    diff = git(root, *DIFF_OPTIONS, last_commit(root), "--", str(real))
     changes = [
         Change(under(name), tuple(ranges), skipped=why) for name, ranges, why in parse_diff(diff)
     ]
