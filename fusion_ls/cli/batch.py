@@ -30,7 +30,7 @@ from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.engine import CodeRequest, Engine, language_for
 from fusion_ls.engine.events import drain
 from fusion_ls.errors import FusionError, NoReviewer, UsageError
-from fusion_ls.findings import FusedReview, Mode, Severity
+from fusion_ls.findings import FusedReview, Mode, Severity, is_analyzer
 from fusion_ls.reviewers.cache import cache_dir
 from fusion_ls.reviewers.catalog import stored_catalog
 from fusion_ls.reviewers.model_rules import Budget, token_limit
@@ -127,17 +127,20 @@ def batch_command(
     load: Callable[[Path], Settings],
     progress: Callable[[str], None],
     *,
-    require_models: bool,
+    require_models: str | None,
     style: TextStyle,
 ) -> int:
     """Review every target and print the results grouped by file (with `--fix`, then fix
-    them); the CLI's exit code."""
+    them); the CLI's exit code. `require_models` says what asks for models (`CI=true`,
+    `--require-models`), if anything does."""
     settings = load(Path.cwd())
     targets = _targets(args, settings)
     for path, why in targets.skipped:
         print(f"{path}: skipped ({why})", file=sys.stderr)
     if not targets.files:
         print("fusion-ls: nothing to review", file=sys.stderr)
+        if args.format in ("json", "sarif"):  # a CI step uploads the file: it must parse
+            _print([], args.format, require_models, style)
         return 0
     per_folder: dict[Path, Settings] = {}
 
@@ -183,7 +186,9 @@ def batch_command(
     return _exit_code(outcomes, args.fail_on, require_models)
 
 
-def _print(outcomes: list[Reviewed], format_: str, require_models: bool, style: TextStyle) -> None:
+def _print(
+    outcomes: list[Reviewed], format_: str, require_models: str | None, style: TextStyle
+) -> None:
     """Errors and skipped files on stderr (why no model can be used, once), results on
     stdout; in text, each note (the offline fallback's, say) once above the reviews."""
     done = [(o.review, o.lines) for o in outcomes if o.review is not None]
@@ -201,20 +206,37 @@ def _print(outcomes: list[Reviewed], format_: str, require_models: bool, style: 
     elif format_ == "sarif":
         cwd = Path.cwd()
         entries = [(r, lines, artifact_uri(Path(r.path), cwd)) for r, lines in done]
-        print(json.dumps(to_sarif_many(entries, require_models=require_models), indent=2))
+        failed = [(artifact_uri(file, cwd), why) for file, why in _failures(outcomes)]
+        log = to_sarif_many(entries, require_models=bool(require_models), failures=failed)
+        print(json.dumps(log, indent=2))
     elif format_ == "github":
-        print("\n".join(github_annotations(review, lines) for review, lines in done))
+        annotations = [github_annotations(review, lines) for review, lines in done]
+        if any(annotations):  # a file without findings adds no empty line
+            print("\n".join(a for a in annotations if a))
     else:
         # A notice (no key: local analyzers only) is the same for every file: said once.
         for notice in dict.fromkeys(review.notice for review, _ in done if review.notice):
             print(f"note: {notice}\n")
-        reports = (render_review(r, lines, style, notice=False) for r, lines in done)
+        reports = (
+            f"==> {r.path} <==\n{render_review(r, lines, style, notice=False)}" for r, lines in done
+        )
         print("\n\n".join(reports))
         count = sum(len(review.findings) for review, _ in done)
         print(f"\n{len(done)} files reviewed · {count} finding{'' if count == 1 else 's'}")
 
 
-def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_models: bool) -> int:
+def _failures(outcomes: list[Reviewed]) -> list[tuple[Path, str]]:
+    """The files whose review failed, and why; files nothing could review count only when no
+    file was reviewed at all (as the exit code has it)."""
+    failed = [(o.target.file, o.error) for o in outcomes if o.error is not None]
+    if not any(o.review for o in outcomes):
+        failed += [(o.target.file, str(o.unreviewable)) for o in outcomes if o.unreviewable]
+    return failed
+
+
+def _exit_code(
+    outcomes: list[Reviewed], fail_on: Severity | None, require_models: str | None
+) -> int:
     """As for one file; files nothing could review are skipped, unless no file was reviewed
     at all (2: the key or an analyzer is what to set up)."""
     reviews = [o.review for o in outcomes if o.review is not None]
@@ -225,9 +247,20 @@ def _exit_code(outcomes: list[Reviewed], fail_on: Severity | None, require_model
     silent = [r for r in reviews if not models_answered(r.models, analyzers_count=counted)]
     if silent or len(reviews) < len(outcomes):
         names = ", ".join(r.path for r in silent[:3]) or "see above"
-        print(f"fusion-ls: not every file was reviewed by a model ({names})", file=sys.stderr)
+        why = f": {_why_silent(silent[0], require_models)}" if silent else ""
+        print(f"fusion-ls: not every file was reviewed by a model ({names}){why}", file=sys.stderr)
         return 3
     return max((exit_code(review, fail_on) for review in reviews), default=0)
+
+
+def _why_silent(review: FusedReview, require_models: str | None) -> str:
+    """Why no model answered for `review`, in one line: a CI log shows nothing else (SARIF goes
+    to a file, and `--quiet` drops the progress)."""
+    failed = [run for run in review.models if run.status != "ok" and not is_analyzer(run.model)]
+    reason = review.notice or "; ".join(f"{run.model}: {run.error or run.status}" for run in failed)
+    if require_models and models_answered(review.models, analyzers_count=True):
+        return f"only local analyzers ran ({require_models} asks for models); {reason}"
+    return reason
 
 
 def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) -> int:

@@ -111,6 +111,14 @@ def _style(args: argparse.Namespace) -> TextStyle:
     return TextStyle(palette_for(sys.stdout, os.environ), details)
 
 
+def _required_by(args: argparse.Namespace) -> str | None:
+    """What asks that a model answer, not local analyzers alone: `--require-models`, or
+    `CI=true` (a fork's pull request gets no key, and must not pass green), or nothing."""
+    if getattr(args, "require_models", False):
+        return "--require-models"
+    return "CI=true" if os.environ.get("CI") == "true" else None
+
+
 def _batch_command(args: argparse.Namespace) -> int:
     progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     try:
@@ -118,7 +126,7 @@ def _batch_command(args: argparse.Namespace) -> int:
             args,
             lambda start: _load(args, start, _overrides(args)),
             progress.write,
-            require_models=args.require_models or os.environ.get("CI") == "true",
+            require_models=_required_by(args),
             style=_style(args),
         )
     finally:
@@ -155,12 +163,12 @@ def _code_command(args: argparse.Namespace) -> int:
             print("fused:")
     else:
         result = asyncio.run(_drive(settings, lambda e: e.explain(request), progress, cache=cache))
-    required = getattr(args, "require_models", False) or os.environ.get("CI") == "true"
+    required = _required_by(args)
     if args.format == "json":
         print(result.model_dump_json(indent=2))
     elif args.format == "sarif" and isinstance(result, FusedReview):
         uri = artifact_uri(args.file, Path.cwd())
-        log = to_sarif(result, lines, artifact_uri=uri, require_models=required)
+        log = to_sarif(result, lines, artifact_uri=uri, require_models=bool(required))
         print(json.dumps(log, indent=2))
     elif args.format == "github" and isinstance(result, FusedReview):
         print(github_annotations(result, lines))
@@ -174,9 +182,8 @@ def _code_command(args: argparse.Namespace) -> int:
         print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
         return EXIT_NO_MODEL
     if required and not models_answered(result.models):
-        why = "CI=true" if os.environ.get("CI") == "true" else "--require-models"
         print(
-            f"fusion-ls: no model answered, only local analyzers ({why} asks for models); set "
+            f"fusion-ls: no model answered, only local analyzers ({required} asks for models); set "
             "the provider's key (a fork's pull request gets no secrets) or drop --require-models",
             file=sys.stderr,
         )

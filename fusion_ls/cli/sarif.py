@@ -6,6 +6,7 @@ agreed, the fusion mode, tokens and cost) goes in `properties`. Lines are 1-base
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -258,10 +259,15 @@ def to_sarif(
 
 
 def to_sarif_many(
-    reviews: Sequence[tuple[FusedReview, Sequence[str], str]], *, require_models: bool = False
+    reviews: Sequence[tuple[FusedReview, Sequence[str], str]],
+    *,
+    require_models: bool = False,
+    failures: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """One SARIF log, one run, for several files: every file's results, one invocation that
-    succeeded only if every file's did, and each file's properties under `properties.files`."""
+    succeeded only if every file's did and no file's review failed (`failures`: its URI and
+    why), and each file's properties under `properties.files`. A notification several files
+    share (no key) is said once."""
     logs = [
         to_sarif(review, lines, artifact_uri=uri, require_models=require_models)
         for review, lines, uri in reviews
@@ -274,14 +280,29 @@ def to_sarif_many(
     }
     invocations = [run["invocations"][0] for run in runs]
     notifications = [n for i in invocations for n in i.get("toolExecutionNotifications", [])]
+    notifications += [_failure(uri, why) for uri, why in failures]
     invocation: dict[str, Any] = {
-        "executionSuccessful": all(i["executionSuccessful"] for i in invocations)
+        "executionSuccessful": all(i["executionSuccessful"] for i in invocations) and not failures
     }
     if notifications:
-        invocation["toolExecutionNotifications"] = notifications
+        unique = {json.dumps(n, sort_keys=True): n for n in notifications}
+        invocation["toolExecutionNotifications"] = list(unique.values())
     merged["invocations"] = [invocation]
     uris = [uri for _, _, uri in reviews]
     merged["properties"] = {
         "files": [{"uri": uri, **run["properties"]} for uri, run in zip(uris, runs, strict=True)]
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [merged]}
+
+
+def _failure(uri: str, why: str) -> dict[str, Any]:
+    """A file that was not reviewed, as an error notification located at it."""
+    location = {"uri": uri}
+    if not urlsplit(uri).scheme:
+        location["uriBaseId"] = "%SRCROOT%"
+    return {
+        "level": "error",
+        "message": {"text": why},
+        "locations": [{"physicalLocation": {"artifactLocation": location}}],
+        "properties": {"status": "not-reviewed"},
+    }

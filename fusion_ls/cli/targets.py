@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fusion_ls.engine.changes import DIFF_OPTIONS, git, parse_diff, widened
+from fusion_ls.engine.changes import DIFF_OPTIONS, git, last_commit, parse_diff, widened, work_tree
 from fusion_ls.engine.exclude import excluded_by, project_root
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
@@ -52,10 +52,16 @@ class Targets:
             self.skipped.append((target.file, why))
 
     def _why_not(self, file: Path) -> str | None:
-        """Why `file` is not reviewed (excluded, binary, unreadable), or None."""
-        reason = excluded_by(file, project_root(file.resolve()), self.exclude, self.baseline)
+        """Why `file` is not reviewed (excluded, a submodule, deleted, binary, unreadable), or
+        None."""
+        real = file.resolve()  # patterns are read from the project root, whatever the cwd
+        reason = excluded_by(real, project_root(real), self.exclude, self.baseline)
         if reason is not None:
             return f"excluded: {reason}"
+        if file.is_dir():  # git lists a submodule as one entry
+            return "a submodule"
+        if not file.exists():  # git still lists a file deleted but not yet committed
+            return "deleted"
         try:
             with file.open("rb") as handle:
                 head = handle.read(_SNIFF_BYTES)
@@ -112,14 +118,16 @@ def from_diff(
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
     to `cwd`. Without BASE or `staged`, the uncommitted work, as the editor's "review changes"
     sees it: untracked files that git does not ignore are new, so they are reviewed whole."""
-    root = Path(git(cwd, "rev-parse", "--show-toplevel").strip())
+    root = work_tree(cwd)
+    if root is None:
+        raise UsageError(f"--diff: {cwd} is not in a git work tree; review paths instead")
     command = list(DIFF_OPTIONS)
     if staged:
         command.append("--cached")  # the index against HEAD
     elif base is None:
-        command.append("HEAD")  # the working tree, staged or not, against HEAD
+        command.append(last_commit(root))  # the working tree, staged or not, against HEAD
     if base is not None:
-        command.append(git(root, "merge-base", base, "HEAD").strip())
+        command.append(_merge_base(root, base))
     targets = Targets(exclude, baseline)
     for file, ranges, skipped in parse_diff(git(root, *command, "--")):
         path = Path(_relative(root / file, cwd))
@@ -132,6 +140,27 @@ def from_diff(
         for name in filter(None, untracked.split("\0")):
             targets.add(Target(Path(_relative(root / name, cwd))))
     return targets
+
+
+def _merge_base(root: Path, base: str) -> str:
+    """Where HEAD left `base`, or a UsageError that says what the clone lacks: a CI checkout
+    is often shallow (actions/checkout fetches one commit unless told `fetch-depth: 0`), and
+    then the base branch, or the commits that join it to HEAD, are not there."""
+    shallow = git(root, "rev-parse", "--is-shallow-repository").strip() == "true"
+    hint = (
+        "; this clone is shallow: fetch the whole history (actions/checkout: `fetch-depth: 0`)"
+        if shallow
+        else ""
+    )
+    try:
+        git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except UsageError:
+        raise UsageError(f"--diff {base}: no such branch, tag or commit here{hint}") from None
+    try:
+        return git(root, "merge-base", base, "HEAD").strip()
+    except UsageError:
+        why = hint or " (their histories are unrelated)"
+        raise UsageError(f"--diff {base}: it has no commit in common with HEAD{why}") from None
 
 
 def _relative(path: Path, cwd: Path) -> str:

@@ -9,6 +9,7 @@ Every call runs git as a blocking subprocess: the language server calls them in 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "committed",
     "git",
     "hunks",
+    "last_commit",
     "parse_diff",
     "uncommitted",
     "widened",
@@ -35,9 +37,19 @@ __all__ = [
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a repository without commits holds
-DIFF_OPTIONS = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", "--find-renames")
+DIFF_OPTIONS = (
+    "diff",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "-U0",
+    "--find-renames",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
 """`git diff` as hunks of the new text: no context lines, renames followed, no external diff
-or text conversion (their line numbers would not be the file's)."""
+or text conversion (their line numbers would not be the file's), and the `a/` and `b/`
+prefixes whatever the user's `diff.noprefix` or `diff.mnemonicPrefix` say."""
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -52,6 +64,13 @@ def git(root: Path, *args: str) -> str:
         detail = complaint.splitlines()[-1] if complaint else "git failed"
         raise UsageError(f"git {' '.join(args[:2])}: {detail}")
     return done.stdout.decode(errors="replace")
+
+
+def last_commit(root: Path) -> str:
+    """HEAD, or in a repository without commits the empty tree, against which every tracked
+    file is new."""
+    has_head = _run(root, "rev-parse", "--verify", "-q", "HEAD").returncode == 0
+    return "HEAD" if has_head else _EMPTY_TREE
 
 
 def work_tree(folder: Path) -> Path | None:
@@ -133,7 +152,6 @@ def uncommitted(folder: Path) -> list[Change]:
             f"{folder} is not in a git work tree, so there are no uncommitted changes to "
             "review; review a file or a selection instead"
         )
-    has_head = _run(root, "rev-parse", "--verify", "-q", "HEAD").returncode == 0
     real = folder.resolve()
 
     def under(name: str) -> Path:
@@ -142,7 +160,7 @@ def uncommitted(folder: Path) -> list[Change]:
         path = root / name
         return folder / path.relative_to(real) if path.is_relative_to(real) else path
 
-    diff = git(root, *DIFF_OPTIONS, "HEAD" if has_head else _EMPTY_TREE, "--", str(real))
+    diff = git(root, *DIFF_OPTIONS, last_commit(root), "--", str(real))
     changes = [
         Change(under(name), tuple(ranges), skipped=why) for name, ranges, why in parse_diff(diff)
     ]
@@ -181,11 +199,9 @@ def parse_diff(text: str) -> list[tuple[str, list[LineRange], str | None]]:
     files: list[tuple[str, list[LineRange], str | None]] = []
     for block in re.split(r"^diff --git ", text, flags=re.MULTILINE)[1:]:
         header = block.split("\n@@", 1)[0]
-        new = re.search(r"^\+\+\+ (?:b/)?(.+)$", header, re.MULTILINE)
-        old = re.search(r"^diff --git a/.+ b/(.+)$", "diff --git " + block, re.MULTILINE)
-        name = new.group(1) if new else (old.group(1) if old else "?")
-        if "deleted file mode" in header or name == "/dev/null":
-            files.append((old.group(1) if old else name, [], "deleted"))
+        name = _file_name(header)
+        if "deleted file mode" in header:
+            files.append((name, [], "deleted"))
             continue
         if "Binary files" in header:
             files.append((name, [], "binary"))
@@ -198,5 +214,51 @@ def parse_diff(text: str) -> list[tuple[str, list[LineRange], str | None]]:
             start, count = int(match.group(1)), int(match.group(2) or "1")
             if count:
                 ranges.append(LineRange(start=start, end=start + count - 1))
-        files.append((name, ranges, None if ranges else "only deletions"))
+        files.append((name, ranges, None if ranges else _why_no_lines(header)))
     return files
+
+
+def _why_no_lines(header: str) -> str:
+    """Why a changed file has no added line to review."""
+    if "rename from" in header:
+        return "renamed, no line changed"
+    if "old mode" in header:
+        return "only its mode changed"
+    if "new file mode" in header:
+        return "empty"
+    return "only deletions"
+
+
+def _file_name(header: str) -> str:
+    """The path a file's block of a diff names: its new path, or its old one when deleted.
+
+    git C-quotes a path that is not plain ASCII (`"na\\303\\257ve.py"`) and ends a `---`/`+++`
+    path that holds a space with a tab; a block without those lines (a binary file, a pure
+    rename) names the file on its first line, `a/PATH b/PATH`, which is split in half."""
+    renamed = re.search(r"^rename to (.+)$", header, re.MULTILINE)
+    if renamed:
+        return _unquoted(renamed.group(1))
+    new = re.search(r"^\+\+\+ (.+)$", header, re.MULTILINE)
+    if new and new.group(1) != "/dev/null":
+        return _unquoted(new.group(1).removesuffix("\t"))[2:]
+    first = header.split("\n", 1)[0]
+    return _unquoted(first[: (len(first) - 1) // 2])[2:]
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+
+
+def _unquoted(field: str) -> str:
+    """A path as git prints it, C-quoted or not, as the file system names it."""
+    if len(field) < 2 or not field.startswith('"') or not field.endswith('"'):
+        return field
+    raw = bytearray()
+    for match in re.finditer(r"\\([0-7]{3}|.)|([^\\]+)", field[1:-1], re.DOTALL):
+        escape, plain = match.groups()
+        if plain is not None:
+            raw += plain.encode()
+        elif escape.isdigit():
+            raw.append(int(escape, 8))
+        else:
+            raw.append(_ESCAPES.get(escape, ord(escape)))
+    return os.fsdecode(bytes(raw))
