@@ -256,3 +256,27 @@ def test_a_diff_in_a_repository_without_commits_is_all_new_and_outside_one_says_
     ]
     with pytest.raises(UsageError, match="is not in a git work tree; review paths instead"):
         from_diff(None, False, [], tmp_path / "loose")
+
+
+@pytest.mark.parametrize("how", [["."], ["--diff"]])
+def test_a_nested_project_s_own_excludes_hold_in_a_review_of_many_files(
+    workspace: Workspace, fake_openai: FakeOpenAI, how: list[str]
+) -> None:
+    """A monorepo: `gen/` has its own `.fusion.toml` excluding its generated code. The file is
+    skipped as excluded (listed with the other skipped files), not refused mid-run (exit 3)."""
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+    (workspace.root / "gen").mkdir()
+    (workspace.root / "gen" / ".fusion.toml").write_text('[review]\nexclude = ["*_pb2.py"]\n')
+    (workspace.root / "gen" / "api_pb2.py").write_text("x = 1\n")
+    repository(workspace.root)
+    (workspace.root / "sample.py").write_text((workspace.root / "sample.py").read_text() + "\n")
+    (workspace.root / "gen" / "api_pb2.py").write_text("x = 2\n")
+
+    result = workspace.run("review", *how, "--quiet")
+
+    assert result.code == 0, result.err
+    assert f"gen{'/'}api_pb2.py: skipped (excluded: " in result.err
+    sent = json.dumps([request.body for request in fake_openai.requests])
+    assert "api_pb2" not in sent and "sample.py" in sent

@@ -107,19 +107,23 @@ async def review_all(
     return list(await asyncio.gather(*(gated(target) for target in targets)))
 
 
-def _targets(args: argparse.Namespace, settings: Settings) -> Targets:
+def _targets(
+    args: argparse.Namespace, settings: Settings, settings_for: Callable[[Path], Settings]
+) -> Targets:
+    """The files to review; each is checked against its own project's excludes."""
     if args.lines is not None:
         raise UsageError(
             "--lines reviews one file; with several paths or --diff each file's whole text or "
             "changed lines are reviewed"
         )
     exclude, baseline = settings.review.exclude, settings.review.baseline
+    own = lambda file: settings_for(file).review  # noqa: E731
     if args.diff is not None:
         near = settings.review.near_changes
-        return from_diff(args.diff or None, args.staged, exclude, Path.cwd(), near, baseline)
+        return from_diff(args.diff or None, args.staged, exclude, Path.cwd(), near, baseline, own)
     if args.staged:
         raise UsageError("--staged goes with --diff")
-    return from_paths(args.paths or ["."], exclude, baseline)
+    return from_paths(args.paths or ["."], exclude, baseline, own)
 
 
 def batch_command(
@@ -134,14 +138,6 @@ def batch_command(
     them); the CLI's exit code. `require_models` says what asks for models (`CI=true`,
     `--require-models`), if anything does."""
     settings = load(Path.cwd())
-    targets = _targets(args, settings)
-    for path, why in targets.skipped:
-        print(f"{path}: skipped ({why})", file=sys.stderr)
-    if not targets.files:
-        print("fusion-ls: nothing to review", file=sys.stderr)
-        if args.format in ("json", "sarif"):  # a CI step uploads the file: it must parse
-            _print([], args.format, require_models, style)
-        return 0
     per_folder: dict[Path, Settings] = {}
 
     def settings_for(file: Path) -> Settings:
@@ -149,6 +145,15 @@ def batch_command(
         if folder not in per_folder:
             per_folder[folder] = load(folder)
         return per_folder[folder]
+
+    targets = _targets(args, settings, settings_for)
+    for path, why in targets.skipped:
+        print(f"{path}: skipped ({why})", file=sys.stderr)
+    if not targets.files:
+        print("fusion-ls: nothing to review", file=sys.stderr)
+        if args.format in ("json", "sarif"):  # a CI step uploads the file: it must parse
+            _print([], args.format, require_models, style)
+        return 0
 
     if args.dry_run:
         return _dry_run(targets.files, settings_for)

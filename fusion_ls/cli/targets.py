@@ -10,10 +10,11 @@ a submodule, an excluded file) is skipped with the reason, never an error.
 from __future__ import annotations
 
 import glob
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.engine.changes import DIFF_OPTIONS, git, last_commit, parse_diff, widened, work_tree
 from fusion_ls.engine.exclude import excluded_by, project_root
 from fusion_ls.errors import UsageError
@@ -37,10 +38,12 @@ class Target:
 @dataclass
 class Targets:
     """What is reviewed, and what is not and why; `exclude` and `baseline` (the settings of
-    those names) decide what never is."""
+    those names) decide what never is, unless `own` gives a file its own project's review
+    settings (a nested project's `.fusion.toml` may exclude what the top one does not)."""
 
     exclude: Sequence[str] = ()
     baseline: str | None = None
+    own: Callable[[Path], ReviewSettings] | None = None
     files: list[Target] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -55,7 +58,11 @@ class Targets:
         """Why `file` is not reviewed (excluded, a submodule, deleted, binary, unreadable), or
         None."""
         real = file.resolve()  # patterns are read from the project root, whatever the cwd
-        reason = excluded_by(real, project_root(real), self.exclude, self.baseline)
+        exclude, baseline = self.exclude, self.baseline
+        if self.own is not None:
+            review = self.own(file)
+            exclude, baseline = review.exclude, review.baseline
+        reason = excluded_by(real, project_root(real), exclude, baseline)
         if reason is not None:
             return f"excluded: {reason}"
         if file.is_dir():  # git lists a submodule as one entry
@@ -85,10 +92,13 @@ def _listed(folder: Path) -> list[Path]:
 
 
 def from_paths(
-    paths: Sequence[str], exclude: Sequence[str], baseline: str | None = None
+    paths: Sequence[str],
+    exclude: Sequence[str],
+    baseline: str | None = None,
+    own: Callable[[Path], ReviewSettings] | None = None,
 ) -> Targets:
     """Files, directories and globs, each file once, in order."""
-    targets = Targets(exclude, baseline)
+    targets = Targets(exclude, baseline, own)
     seen: set[Path] = set()
     for spec in paths:
         path = Path(spec)
@@ -114,6 +124,7 @@ def from_diff(
     cwd: Path,
     near: int = 0,
     baseline: str | None = None,
+    own: Callable[[Path], ReviewSettings] | None = None,
 ) -> Targets:
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
     to `cwd`. Without BASE or `staged`, the uncommitted work, as the editor's "review changes"
@@ -128,7 +139,7 @@ def from_diff(
         command.append(last_commit(root))  # the working tree, staged or not, against HEAD
     if base is not None:
         command.append(_merge_base(root, base))
-    targets = Targets(exclude, baseline)
+    targets = Targets(exclude, baseline, own)
     for file, ranges, skipped in parse_diff(git(root, *command, "--")):
         path = Path(_relative(root / file, cwd))
         if skipped:
