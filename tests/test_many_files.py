@@ -52,6 +52,32 @@ def test_paths_expand_directories_and_globs_and_skip_what_cannot_be_reviewed(
     assert "ignored.py" not in [t.file.name for t in whole.files]  # .gitignore holds
 
 
+def test_empty_and_non_utf8_files_are_skipped_not_failed(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """A package's empty `__init__.py` (or a Latin-1 file) made a directory review exit 3,
+    "not every file was reviewed by a model", as if a model had failed."""
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(CHANGED)))
+    fake_openai.script("judge", merging_judge)
+    package = workspace.root / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("\n \n")
+    (package / "legacy.py").write_bytes("nom = 'Jos\u00e9'\n".encode("latin-1"))
+    (package / "big.py").write_text("x = 1\n" + "\u00e9" * 5000)  # cut mid-character at 8 KB
+    (package / "sample.py").write_text(SAMPLE.read_text())
+
+    targets = from_paths([str(package)], [])
+    result = workspace.run("review", "pkg", "--quiet")
+
+    skipped = {path.name: why for path, why in targets.skipped}
+    assert skipped == {"__init__.py": "empty", "legacy.py": "not UTF-8 text"}
+    assert result.code == 0, result.err
+    assert "pkg/__init__.py: skipped (empty)" in result.err
+    assert "not every file" not in result.err
+    assert result.out.rstrip().endswith("2 files reviewed · 1 finding")  # big.py has none
+
+
 def test_a_diff_gives_the_changed_lines_of_each_changed_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
