@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from reviewers import SAMPLE, finding, merging_judge, review
 
 from fusion_ls.cli.targets import from_diff, from_paths
 from fusion_ls.engine.changes import parse_diff
+from fusion_ls.engine.events import merged_notices, offline_notice
 from fusion_ls.findings import LineRange
 
 CHANGED = finding(2, "total = 0", "Accumulator starts at 0 but the loop skips index 0")
@@ -242,6 +244,38 @@ def test_without_a_key_many_files_say_it_once_and_skip_what_nothing_reads(
     assert neither.code == 2
     assert neither.err.count("OPENROUTER_API_KEY is not set") == 1
     assert "lib.rb: skipped" in neither.err and "tool.rb: skipped" in neither.err
+    assert fake_openai.requests == []
+
+
+def test_offline_notes_of_several_languages_are_one() -> None:
+    python = offline_notice("KEY is not set", ["tool:bandit", "tool:ruff"])
+    shell = offline_notice("KEY is not set", ["tool:shellcheck"])
+    other = offline_notice("nothing answers at http://127.0.0.1:9/v1", ["tool:ruff"])
+
+    assert merged_notices([python, shell, python, other, "a note"]) == [
+        "no model provider can be used (KEY is not set); reviewing with local analyzers only: "
+        "tool:bandit, tool:ruff, tool:shellcheck",
+        other,
+        "a note",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not on PATH")
+def test_without_a_key_python_and_shell_files_say_the_key_once(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """Each language's analyzers made a note of their own, each saying the key was missing."""
+    del workspace.env["OPENROUTER_API_KEY"]
+    (workspace.root / "clean.sh").write_text('#!/bin/sh\necho "$1"\n')
+    (workspace.root / "notes.md").write_text("# Notes\n")  # nothing reads it: skipped
+
+    both = workspace.run("review", "sample.py", "clean.sh", "--quiet")
+    one = workspace.run("review", "sample.py", "notes.md", "--quiet")
+
+    assert both.code == 0, both.err
+    assert both.out.count("OPENROUTER_API_KEY is not set") == 1, both.out
+    assert "only: tool:bandit, tool:mypy, tool:ruff, tool:shellcheck\n" in both.out
+    assert one.out.rstrip().endswith("1 file reviewed · 1 finding"), one.out
     assert fake_openai.requests == []
 
 

@@ -41,6 +41,7 @@ from fusion_ls.engine.events import (
     Provisional,
     ReviewFinished,
     RoundStarted,
+    offline_notice,
 )
 from fusion_ls.engine.exclude import excluded_by, project_root
 from fusion_ls.engine.fusion.consensus import Cluster, all_agree, cluster, consensus
@@ -277,11 +278,7 @@ class Engine:
             raise NoReviewer(
                 path, reasons, f"no local analyzer for {suffix} files is installed{tools}"
             )
-        notice = (
-            f"no model provider can be used ({reasons}); reviewing with local analyzers only: "
-            f"{', '.join(fallback)}"
-        )
-        return fallback, notice
+        return fallback, offline_notice(reasons, fallback)
 
     def _revisions(
         self,
