@@ -152,6 +152,23 @@ async def test_without_a_key_the_analyzers_fuse_and_agree_by_rule(
     assert fake_openai.requests == []  # not even the model list
 
 
+async def test_offline_with_one_analyzer_the_judge_is_skipped_as_offline(
+    fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .sh file's lone shellcheck read "skipped … only one model answered", though no model
+    was asked."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("FUSION_TEST_UNSET_KEY", raising=False)
+
+    events = await run(keyless(fake_openai.base_url, pool=["alpha", "tool:ruff"]), text=DEFECTS)
+
+    result = events[-1].review  # type: ignore[union-attr]
+    assert [m.model for m in result.models] == ["tool:ruff"]
+    assert result.judge is not None and result.judge.status == "skipped"
+    assert (result.judge.error or "").startswith("offline: no model to judge")
+    assert fake_openai.requests == []
+
+
 async def test_with_a_model_in_the_pool_agreement_counts_models(fake_openai: FakeOpenAI) -> None:
     fake_openai.script("alpha", Reply(content=review()))
     settings = settings_for(fake_openai.base_url, pool=["alpha", "tool:ruff"])

@@ -425,10 +425,10 @@ class Engine:
     ) -> str | None:
         """Why the judge is not needed (or cannot be asked: offline, only analyzers answered),
         or None when it is."""
+        if offline:  # first: with one analyzer, no model answered at all
+            return "offline: no model to judge; the analyzers' consensus is the result"
         if answered == 1:
             return "only one model answered"
-        if offline:
-            return "offline: no model to judge; the analyzers' consensus is the result"
         if not self.settings.fusion.judge_on_agreement and all_agree(clusters, answered):
             return "every model found the same; no judge needed (judge_on_agreement = false)"
         return None
