@@ -11,6 +11,7 @@ from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
 from reviewers import finding, merging_judge, review, run, run_review, settings_for
 
+from fusion_ls.cli.fixes import applied
 from fusion_ls.config.settings import KNOWN_TOOLS, ModelRef, Settings
 from fusion_ls.engine.fusion.matching import Matcher
 from fusion_ls.errors import UsageError
@@ -53,6 +54,23 @@ async def test_ruff_findings_carry_rule_code_category_and_fix() -> None:
     assert (default.line_start, default.severity, default.category) == (4, "warning", "bug")
     assert default.fix is not None and "cache=None" in default.fix.replacement
     assert by_code["S307"].category == "security"
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [
+        (CODE, CODE.removeprefix("import os\n")),  # the line goes, no blank line is left
+        ("x = 1\nimport os\n", "x = 1\n"),  # the file's last line
+        ("import os\n", "\n"),  # the whole file: one empty line is all a fix can leave
+    ],
+    ids=["first-line", "last-line", "only-line"],
+)
+async def test_a_ruff_fix_that_deletes_lines_deletes_them(text: str, after: str) -> None:
+    found = await Ruff().review(text.splitlines(), "m.py", None, 30)
+
+    [unused] = [f for f in found if f.message.startswith("F401")]
+    assert unused.fix is not None
+    assert applied(text, [unused.fix]) == after
 
 
 async def test_a_tool_takes_part_in_consensus_with_the_models(fake_openai: FakeOpenAI) -> None:
@@ -150,6 +168,23 @@ async def test_without_a_key_the_analyzers_fuse_and_agree_by_rule(
     assert result.judge is not None and result.judge.status == "skipped"
     assert "no model to judge" in (result.judge.error or "") and not result.degraded
     assert fake_openai.requests == []  # not even the model list
+
+
+async def test_offline_with_one_analyzer_the_judge_is_skipped_as_offline(
+    fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .sh file's lone shellcheck read "skipped … only one model answered", though no model
+    was asked."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("FUSION_TEST_UNSET_KEY", raising=False)
+
+    events = await run(keyless(fake_openai.base_url, pool=["alpha", "tool:ruff"]), text=DEFECTS)
+
+    result = events[-1].review  # type: ignore[union-attr]
+    assert [m.model for m in result.models] == ["tool:ruff"]
+    assert result.judge is not None and result.judge.status == "skipped"
+    assert (result.judge.error or "").startswith("offline: no model to judge")
+    assert fake_openai.requests == []
 
 
 async def test_with_a_model_in_the_pool_agreement_counts_models(fake_openai: FakeOpenAI) -> None:

@@ -201,3 +201,17 @@ def test_stream_erases_the_progress_line_before_each_finding(
         visible = line.rsplit("\r\x1b[2K", 1)[-1]
         assert SGR.sub("", visible).startswith("sample.py:"), repr(line)
         assert "\r\x1b[2K" in line, repr(line)
+
+
+def test_stream_says_the_offline_note_once(workspace: Workspace, fake_openai: FakeOpenAI) -> None:
+    """Streamed first, the note (no key: local analyzers only) was printed again above the
+    fused set."""
+    del workspace.env["OPENROUTER_API_KEY"]
+
+    result = workspace.run("review", "sample.py", "--stream", "--quiet")
+
+    assert result.code == 0, result.err
+    assert result.out.count("OPENROUTER_API_KEY is not set") == 1, result.out
+    assert result.out.startswith("note: no model provider can be used")
+    assert "(2/2 analyzers)" in result.out.split("fused:")[1]
+    assert fake_openai.requests == []

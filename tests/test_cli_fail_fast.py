@@ -105,3 +105,21 @@ def test_findings_outside_the_reviewed_lines_are_counted_as_such(
     assert "· 3 outside the reviewed lines · 3 dropped (their quote was not at or near" in (
         result.out
     )
+
+
+def test_config_check_says_a_model_list_could_not_be_read_not_that_there_is_none(
+    workspace: Workspace,
+) -> None:
+    """Offline, `config check` said OpenRouter "publishes no model list"."""
+    workspace.user_config(
+        '[providers.openrouter]\nbase_url = "http://127.0.0.1:9/v1"\nkind = "openrouter"\n'
+        'max_retries = 0\n\n[fusion]\npool = ["openai/gpt-4o"]\njudge = "openai/gpt-5-mini"\n'
+    )
+
+    result = workspace.run("config", "check")
+
+    assert result.code == 0, result.err
+    assert "unavailable" in result.err  # the warning says why
+    unread = "not checked (the model list of provider openrouter could not be read)"
+    assert f"pool openai/gpt-4o: {unread}" in result.out
+    assert "publishes no model list" not in result.out

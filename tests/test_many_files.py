@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from reviewers import SAMPLE, finding, merging_judge, review
 
 from fusion_ls.cli.targets import from_diff, from_paths
 from fusion_ls.engine.changes import parse_diff
+from fusion_ls.engine.events import merged_notices, offline_notice
 from fusion_ls.findings import LineRange
 
 CHANGED = finding(2, "total = 0", "Accumulator starts at 0 but the loop skips index 0")
@@ -50,6 +52,32 @@ def test_paths_expand_directories_and_globs_and_skip_what_cannot_be_reviewed(
     assert skipped[".env"].startswith("excluded:")
     whole = from_paths([str(tmp_path)], [])
     assert "ignored.py" not in [t.file.name for t in whole.files]  # .gitignore holds
+
+
+def test_empty_and_non_utf8_files_are_skipped_not_failed(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """A package's empty `__init__.py` (or a Latin-1 file) made a directory review exit 3,
+    "not every file was reviewed by a model", as if a model had failed."""
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(CHANGED)))
+    fake_openai.script("judge", merging_judge)
+    package = workspace.root / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("\n \n")
+    (package / "legacy.py").write_bytes("nom = 'Jos\u00e9'\n".encode("latin-1"))
+    (package / "big.py").write_text("x = 1\n" + "\u00e9" * 5000)  # cut mid-character at 8 KB
+    (package / "sample.py").write_text(SAMPLE.read_text())
+
+    targets = from_paths([str(package)], [])
+    result = workspace.run("review", "pkg", "--quiet")
+
+    skipped = {path.name: why for path, why in targets.skipped}
+    assert skipped == {"__init__.py": "empty", "legacy.py": "not UTF-8 text"}
+    assert result.code == 0, result.err
+    assert "pkg/__init__.py: skipped (empty)" in result.err
+    assert "not every file" not in result.err
+    assert result.out.rstrip().endswith("2 files reviewed · 1 finding")  # big.py has none
 
 
 def test_a_diff_gives_the_changed_lines_of_each_changed_file(
@@ -216,6 +244,38 @@ def test_without_a_key_many_files_say_it_once_and_skip_what_nothing_reads(
     assert neither.code == 2
     assert neither.err.count("OPENROUTER_API_KEY is not set") == 1
     assert "lib.rb: skipped" in neither.err and "tool.rb: skipped" in neither.err
+    assert fake_openai.requests == []
+
+
+def test_offline_notes_of_several_languages_are_one() -> None:
+    python = offline_notice("KEY is not set", ["tool:bandit", "tool:ruff"])
+    shell = offline_notice("KEY is not set", ["tool:shellcheck"])
+    other = offline_notice("nothing answers at http://127.0.0.1:9/v1", ["tool:ruff"])
+
+    assert merged_notices([python, shell, python, other, "a note"]) == [
+        "no model provider can be used (KEY is not set); reviewing with local analyzers only: "
+        "tool:bandit, tool:ruff, tool:shellcheck",
+        other,
+        "a note",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not on PATH")
+def test_without_a_key_python_and_shell_files_say_the_key_once(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """Each language's analyzers made a note of their own, each saying the key was missing."""
+    del workspace.env["OPENROUTER_API_KEY"]
+    (workspace.root / "clean.sh").write_text('#!/bin/sh\necho "$1"\n')
+    (workspace.root / "notes.md").write_text("# Notes\n")  # nothing reads it: skipped
+
+    both = workspace.run("review", "sample.py", "clean.sh", "--quiet")
+    one = workspace.run("review", "sample.py", "notes.md", "--quiet")
+
+    assert both.code == 0, both.err
+    assert both.out.count("OPENROUTER_API_KEY is not set") == 1, both.out
+    assert "only: tool:bandit, tool:mypy, tool:ruff, tool:shellcheck\n" in both.out
+    assert one.out.rstrip().endswith("1 file reviewed · 1 finding"), one.out
     assert fake_openai.requests == []
 
 

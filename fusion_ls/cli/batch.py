@@ -28,7 +28,7 @@ from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.engine import CodeRequest, Engine, language_for
-from fusion_ls.engine.events import drain
+from fusion_ls.engine.events import drain, merged_notices
 from fusion_ls.errors import FusionError, NoReviewer, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity, is_analyzer
 from fusion_ls.reviewers.cache import cache_dir
@@ -220,14 +220,18 @@ def _print(
             print("\n".join(a for a in annotations if a))
     else:
         # A notice (no key: local analyzers only) is the same for every file: said once.
-        for notice in dict.fromkeys(review.notice for review, _ in done if review.notice):
+        for notice in merged_notices(review.notice for review, _ in done if review.notice):
             print(f"note: {notice}\n")
         reports = (
             f"==> {r.path} <==\n{render_review(r, lines, style, notice=False)}" for r, lines in done
         )
         print("\n\n".join(reports))
         count = sum(len(review.findings) for review, _ in done)
-        print(f"\n{len(done)} files reviewed · {count} finding{'' if count == 1 else 's'}")
+        print(f"\n{_counted(len(done), 'file')} reviewed · {_counted(count, 'finding')}")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _failures(outcomes: list[Reviewed]) -> list[tuple[Path, str]]:

@@ -152,8 +152,8 @@ def _code_command(args: argparse.Namespace) -> int:
     cache = not args.no_cache
     style = _style(args)
     lines = split_lines(text)
+    stream: StreamedFindings | None = None
     if args.command == "review":
-        stream = None
         if args.stream and args.format == "text":
             stream = StreamedFindings(request.path, lines, progress, style.palette)
         result = asyncio.run(
@@ -172,8 +172,8 @@ def _code_command(args: argparse.Namespace) -> int:
         print(json.dumps(log, indent=2))
     elif args.format == "github" and isinstance(result, FusedReview):
         print(github_annotations(result, lines))
-    elif isinstance(result, FusedReview):
-        print(render_review(result, lines, style))
+    elif isinstance(result, FusedReview):  # --stream has said the note already
+        print(render_review(result, lines, style, notice=stream is None))
     else:
         print(render_explanation(result))
     if isinstance(result, FusedReview) and args.fix:

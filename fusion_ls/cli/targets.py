@@ -9,6 +9,7 @@ a submodule, an excluded file) is skipped with the reason, never an error.
 
 from __future__ import annotations
 
+import codecs
 import glob
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,8 +56,9 @@ class Targets:
             self.skipped.append((target.file, why))
 
     def _why_not(self, file: Path) -> str | None:
-        """Why `file` is not reviewed (excluded, a submodule, deleted, binary, unreadable), or
-        None."""
+        """Why `file` is not reviewed (excluded, a submodule, deleted, binary, not UTF-8, empty,
+        unreadable), or None. An empty `__init__.py` or a Latin-1 file in a directory is not a
+        failed review."""
         real = file.resolve()  # patterns are read from the project root, whatever the cwd
         exclude, baseline = self.exclude, self.baseline
         if self.own is not None:
@@ -74,7 +76,18 @@ class Targets:
                 head = handle.read(_SNIFF_BYTES)
         except OSError as error:
             return f"cannot read it: {error.strerror or error}"
-        return "binary" if b"\0" in head else None
+        return _unreadable_as_text(head, whole=len(head) < _SNIFF_BYTES)
+
+
+def _unreadable_as_text(head: bytes, *, whole: bool) -> str | None:
+    """Why the file's first bytes (`whole`: all of it) are no text to review, or None."""
+    if b"\0" in head:
+        return "binary"
+    try:  # a character cut at the end of the head is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    return "empty" if whole and not head.strip() else None
 
 
 def _listed(folder: Path) -> list[Path]:

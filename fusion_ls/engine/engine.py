@@ -41,6 +41,7 @@ from fusion_ls.engine.events import (
     Provisional,
     ReviewFinished,
     RoundStarted,
+    offline_notice,
 )
 from fusion_ls.engine.exclude import excluded_by, project_root
 from fusion_ls.engine.fusion.consensus import Cluster, all_agree, cluster, consensus
@@ -277,11 +278,7 @@ class Engine:
             raise NoReviewer(
                 path, reasons, f"no local analyzer for {suffix} files is installed{tools}"
             )
-        notice = (
-            f"no model provider can be used ({reasons}); reviewing with local analyzers only: "
-            f"{', '.join(fallback)}"
-        )
-        return fallback, notice
+        return fallback, offline_notice(reasons, fallback)
 
     def _revisions(
         self,
@@ -428,10 +425,10 @@ class Engine:
     ) -> str | None:
         """Why the judge is not needed (or cannot be asked: offline, only analyzers answered),
         or None when it is."""
+        if offline:  # first: with one analyzer, no model answered at all
+            return "offline: no model to judge; the analyzers' consensus is the result"
         if answered == 1:
             return "only one model answered"
-        if offline:
-            return "offline: no model to judge; the analyzers' consensus is the result"
         if not self.settings.fusion.judge_on_agreement and all_agree(clusters, answered):
             return "every model found the same; no judge needed (judge_on_agreement = false)"
         return None

@@ -6,7 +6,7 @@ Neither the pool nor the engine knows which.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
@@ -24,6 +24,8 @@ __all__ = [
     "ReviewFinished",
     "RoundStarted",
     "drain",
+    "merged_notices",
+    "offline_notice",
 ]
 
 
@@ -32,6 +34,29 @@ class Notice:
     """Something the person should know before the results, e.g. that no model could be asked."""
 
     text: str
+
+
+_ONLY_ANALYZERS = "; reviewing with local analyzers only: "
+
+
+def offline_notice(reasons: str, analyzers: Iterable[str]) -> str:
+    """The notice of a review that no model can take: why, and which analyzers review instead."""
+    return f"no model provider can be used ({reasons}){_ONLY_ANALYZERS}{', '.join(analyzers)}"
+
+
+def merged_notices(notices: Iterable[str]) -> list[str]:
+    """Each notice once, for a run over many files. Offline notices that differ only in their
+    analyzers (a .py file's and a .sh file's) are one, naming them all: the missing key is
+    said once, not once per language."""
+    merged: dict[str, list[str]] = {}
+    for notice in notices:
+        reason, _, analyzers = notice.partition(_ONLY_ANALYZERS)
+        names = merged.setdefault(reason, [])
+        names += [name for name in analyzers.split(", ") if name and name not in names]
+    return [
+        f"{reason}{_ONLY_ANALYZERS}{', '.join(sorted(names))}" if names else reason
+        for reason, names in merged.items()
+    ]
 
 
 @dataclass(frozen=True)

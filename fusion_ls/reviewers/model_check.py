@@ -33,6 +33,9 @@ class ModelCheck:
     """Whether the provider's model list could be read at all."""
     info: ModelInfo | None = None
     suggestion: str | None = None
+    publishes: bool = True
+    """Whether the provider publishes a list: an unlisted model of one that does (OpenRouter,
+    offline) is unchecked because its list could not be read, not for want of one."""
 
     @property
     def unknown(self) -> bool:
@@ -41,11 +44,14 @@ class ModelCheck:
     def describe(self) -> str:
         """One line for `config check`."""
         where = f"{self.role} {self.ref.name}"
+        provider = self.ref.provider
+        if not self.listed and not self.publishes:
+            return f"{where}: not checked (provider {provider} publishes no model list)"
         if not self.listed:
-            return f"{where}: not checked (provider {self.ref.provider} publishes no model list)"
+            return f"{where}: not checked (the model list of provider {provider} could not be read)"
         if self.info is None:
             hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else ""
-            return f"{where}: not in the model list of provider {self.ref.provider}{hint}"
+            return f"{where}: not in the model list of provider {provider}{hint}"
         info = self.info
         facts = []
         if info.context_length:
@@ -67,9 +73,10 @@ async def check_models(settings: Settings, catalogs: Catalogs) -> list[ModelChec
     for role, ref in refs:
         if ref.is_tool:
             continue
-        catalog, info = await catalogs.lookup(settings.providers[ref.provider], ref.model)
+        provider = settings.providers[ref.provider]
+        catalog, info = await catalogs.lookup(provider, ref.model)
         if catalog is None:
-            checks.append(ModelCheck(role, ref, listed=False))
+            checks.append(ModelCheck(role, ref, False, publishes=Catalogs.publishes(provider)))
             continue
         suggestion = catalog.suggest(ref.model) if info is None else None
         checks.append(ModelCheck(role, ref, True, info, suggestion))

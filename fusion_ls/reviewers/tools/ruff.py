@@ -111,6 +111,19 @@ def _line_fix(fix: _RuffFix, lines: Sequence[str]) -> Fix | None:
 
     for edit in sorted(fix.edits, key=lambda e: offset(e.location), reverse=True):
         block = block[: offset(edit.location)] + edit.content + block[offset(edit.end_location) :]
+    return _whole_lines(first, last, block, lines)
+
+
+def _whole_lines(first: int, last: int, block: str, lines: Sequence[str]) -> Fix:
+    """Lines `first`..`last` become `block`. A fix replaces whole lines and "" is one empty
+    line, so an edit that removes lines outright (F401's `import os`) or joins the last one to
+    the next takes a neighbour along; else the import would leave a blank line behind."""
+    if not block.endswith("\n") and last < len(lines):  # it ends on the next line: take it
+        last += 1
+        block += lines[last - 1] + "\n"
+    elif not block and first > 1:  # the file's last lines went: keep the one above them
+        first -= 1
+        block = lines[first - 1] + "\n"
     return Fix(line_start=first, line_end=last, replacement=block.removesuffix("\n"))
 
 
