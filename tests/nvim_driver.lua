@@ -140,6 +140,7 @@ local function run()
   result.client = {
     root_dir = client.root_dir or vim.NIL,
     init_options = client.config.init_options or vim.NIL,
+    offset_encoding = client.offset_encoding,
   }
 
   -- The final diagnostics are published right after the progress ends.

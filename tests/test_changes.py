@@ -77,6 +77,19 @@ def test_uncommitted_lists_changed_and_untracked_files_under_the_folder(tmp_path
     assert [change.file.name for change in src] == ["a.py", "new.py"]
 
 
+def test_an_untracked_symlink_is_skipped_not_read(tmp_path: Path) -> None:
+    """Emacs locks a modified buffer's file with a link to nowhere, `.#name`."""
+    (tmp_path / "a.py").write_text("a\n")
+    repository(tmp_path)
+    (tmp_path / ".#a.py").symlink_to("dev@host.1234:1700000000")
+    (tmp_path / "alias.py").symlink_to(tmp_path / "a.py")
+
+    assert uncommitted(tmp_path) == [
+        Change(tmp_path / ".#a.py", skipped="a symlink"),
+        Change(tmp_path / "alias.py", skipped="a symlink"),
+    ]
+
+
 def test_a_repository_without_commits_has_only_new_files(tmp_path: Path) -> None:
     (tmp_path / "staged.py").write_text("s\n")
     (tmp_path / "loose.py").write_text("l\n")

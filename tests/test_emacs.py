@@ -2,7 +2,8 @@
 
 `emacs --batch -l emacs_driver.el` loads the snippet as a user's init would, starts eglot on a
 copy of the sample with the real server, reviews lines 1-10 (flymake diagnostics), reads the
-hover through eldoc, applies the quick fix, explains lines 1-2 and clears the findings; the
+hover through eldoc, applies the quick fix, reviews the changes (the fix, unsaved), explains
+lines 1-2, starts a slow explanation from a code action and clears the findings; the
 assertions are here. The models are the fake API of tests/editor_home.py.
 
 Emacs and eglot come from Debian: `apt-get install emacs-nox elpa-eglot` (bookworm: Emacs 28.2,
@@ -58,11 +59,13 @@ def run(emacs: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             argv, cwd=project, env=env, text=True, timeout=TIMEOUT_S,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        hung_up = fake.disconnects
     assert result.is_file(), f"Emacs wrote no result; it said:\n{done.stdout}"
     seen: dict[str, Any] = json.loads(result.read_text())
     error = seen.get("error")
     hint = f" (is eglot installed? {INSTALL})" if error and "eglot" in error else ""
     assert error is None, f"Emacs: {error}{hint}\n\nIt said:\n{done.stdout}"
+    seen["hung_up"] = hung_up
     return seen
 
 
@@ -115,3 +118,19 @@ def test_an_explanation_opens_in_a_help_buffer_and_clear_removes_the_findings(
 ) -> None:
     assert run["explanation"].startswith("It adds the values up [")
     assert run["cleared"] is True
+
+
+def test_review_changes_reviews_the_unsaved_fix_and_not_emacs_s_lock_file(
+    run: dict[str, Any],
+) -> None:
+    assert run["locked"] is True  # `.#sample.py`, a link git lists as untracked
+    assert "fusion-ls: 1 finding in 1 file" in run["messages"]
+    assert not any("not reviewed" in message for message in run["messages"]), run["messages"]
+
+
+def test_a_code_action_that_starts_an_explanation_returns_at_once(run: dict[str, Any]) -> None:
+    """eglot waits for a code action's command: Emacs hung until the models answered, and
+    eglot before 1.16 gave up after 10 seconds with "Timed out"."""
+    assert run["code-action-s"] < 2
+    assert not any("Timed out" in message for message in run["messages"]), run["messages"]
+    assert run["hung_up"] >= 1  # fusion-ls-clear stopped it: the slow model was hung up on

@@ -177,6 +177,8 @@ def test_the_server_starts_at_the_project_root_with_the_editor_options(session: 
     assert client["root_dir"] == str(session.project)
     expected = {"pool": ["alpha", "beta"]} if session.setup == "0.10" else None
     assert client["init_options"] == expected
+    # Neovim prefers UTF-8; the server counts columns in UTF-16 and must say so.
+    assert client["offset_encoding"] == "utf-16"
 
 
 def test_a_range_review_shows_the_fused_findings_as_diagnostics(session: Session) -> None:

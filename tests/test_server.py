@@ -171,6 +171,23 @@ async def test_review_with_the_cursor_after_the_last_newline(
     assert result["status"] == "ok", result
 
 
+async def test_columns_are_utf16_whatever_encoding_the_client_prefers(
+    client: LanguageClient, root: Path, fake: FakeOpenAI
+) -> None:
+    """Neovim offers UTF-8 first and eglot UTF-32; the server counts in UTF-16, so it must say
+    so, or a finding on a line with non-ASCII text ends short of the line's end."""
+    script(fake)
+    line = '    qüéry😀 = "SELECT * FROM users WHERE id = " + user_id'
+    text = TEXT.replace('    query = "SELECT * FROM users WHERE id = " + user_id', line)
+    uri = document(client, root, "unicode.py", text)
+
+    await command(client, "fusion.review", uri, lines(1, 10))
+
+    assert client.server_capabilities.position_encoding == "utf-16"  # type: ignore[attr-defined]
+    [sqli] = [d for d in client.diagnostics[uri] if d.range.start.line == 8]
+    assert sqli.range.end.character == len(line.encode("utf-16-le")) // 2
+
+
 async def test_no_quick_fix_once_its_text_was_rewritten(
     client: LanguageClient, root: Path, fake: FakeOpenAI
 ) -> None:

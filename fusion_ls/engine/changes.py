@@ -165,8 +165,17 @@ def uncommitted(folder: Path) -> list[Change]:
         Change(under(name), tuple(ranges), skipped=why) for name, ranges, why in parse_diff(diff)
     ]
     untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", str(real))
-    changes += [Change(under(name), new=True) for name in untracked.split("\0") if name]
+    changes += [_untracked(under(name)) for name in untracked.split("\0") if name]
     return sorted(changes, key=lambda change: change.file)
+
+
+def _untracked(file: Path) -> Change:
+    """An untracked file: wholly new. Not a symlink, though: git records only where one points,
+    and an editor leaves such links about (Emacs locks a modified buffer's file with `.#name`,
+    a link to nowhere), so reading one would fail or review another file."""
+    if file.is_symlink():
+        return Change(file, skipped="a symlink")
+    return Change(file, new=True)
 
 
 def changed(folders: Sequence[Path], buffers: Mapping[Path, str]) -> list[Change]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
 
 from fusion_ls.config.loading import load_settings
@@ -43,7 +43,7 @@ _OVERRIDABLE = ("mode", "pool", "judge")
 
 
 class FusionProtocol(LanguageServerProtocol):
-    """Delivers `$/cancelRequest` to a running command.
+    """Delivers `$/cancelRequest` to a running command, and answers in UTF-16 positions.
 
     pygls runs `workspace/executeCommand` as a generator handler that starts the command's
     coroutine as a task of its own: `$/cancelRequest` cancels only the request's outer future
@@ -52,6 +52,22 @@ class FusionProtocol(LanguageServerProtocol):
     `tests/test_server.py::test_pygls_still_needs_the_cancel_override` fails when pygls
     changes either side of that, so this is revisited then.
     """
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        """Positions in UTF-16 whatever the client prefers.
+
+        Every character offset fusion-ls sends is counted in UTF-16 code units (`lsp/mapping.py`),
+        the encoding every client must accept. pygls would pick the client's first preference
+        (UTF-8 for Neovim, UTF-32 for eglot 1.13 and later), and a finding's columns, and a fix
+        of a last line, would then be off on every line with non-ASCII text.
+        """
+        general = params.capabilities.general
+        if general is not None:
+            general.position_encodings = None
+        return (yield from super().lsp_initialize(params))
 
     def rehearse(self) -> None:
         """Build the converter's code for every message a review sends (`lsp/startup.py`)."""
