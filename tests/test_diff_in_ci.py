@@ -186,7 +186,8 @@ def test_each_file_s_report_is_headed_by_its_name_and_annotations_have_no_blank_
 def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed(
     tmp_path: Path,
 ) -> None:
-    """git's list of a work tree holds both; neither is a file to read."""
+    """git's list of a work tree holds them, and an editor's lock link; none is a file to
+    read."""
     library = tmp_path / "library"
     library.mkdir()
     (library / "lib.py").write_text("x = 1\n")
@@ -207,11 +208,13 @@ def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed
         "lib",
     )
     (project / "old.py").unlink()
+    (project / ".#app.py").symlink_to("dev@host.1234:1700000000")  # Emacs's lock of a buffer
 
     targets = from_paths([str(project)], [])
 
     assert [t.file.name for t in targets.files] == [".gitmodules", "app.py"]
     assert sorted((p.name, why) for p, why in targets.skipped) == [
+        (".#app.py", "a symlink to nowhere"),
         ("lib", "a submodule"),
         ("old.py", "deleted"),
     ]

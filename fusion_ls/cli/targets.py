@@ -70,7 +70,8 @@ class Targets:
         if file.is_dir():  # git lists a submodule as one entry
             return "a submodule"
         if not file.exists():  # git still lists a file deleted but not yet committed
-            return "deleted"
+            # or a link to nowhere, such as the `.#name` lock Emacs makes for a modified file
+            return "a symlink to nowhere" if file.is_symlink() else "deleted"
         try:
             with file.open("rb") as handle:
                 head = handle.read(_SNIFF_BYTES)
