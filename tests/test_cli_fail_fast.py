@@ -123,3 +123,25 @@ def test_config_check_says_a_model_list_could_not_be_read_not_that_there_is_none
     unread = "not checked (the model list of provider openrouter could not be read)"
     assert f"pool openai/gpt-4o: {unread}" in result.out
     assert "publishes no model list" not in result.out
+
+
+def test_explain_without_a_key_fetches_no_model_list(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """The budget check priced each model from OpenRouter's list before finding that none
+    could be asked: a request to the provider, and a warning under `-q` when offline."""
+    workspace.user_config(
+        f"""
+[providers.openrouter]
+base_url = "{fake_openai.base_url}"
+kind = "openrouter"
+max_retries = 0
+"""
+    )
+
+    result = without_key(workspace).run("explain", "sample.py", "--lines", "1-5", "-q")
+
+    assert result.code == 3
+    assert KEY_MISSING in result.out
+    assert fake_openai.requests == [] and fake_openai.lookups == []
+    assert "model list" not in result.err

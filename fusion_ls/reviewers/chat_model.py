@@ -72,7 +72,11 @@ class ChatModel:
 
     async def max_cost_usd(self, prompt_tokens: int) -> float | None:
         """From the prices in the provider's model list, with the whole limit used (reasoning
-        included for a model that thinks); None where the provider publishes no prices."""
+        included for a model that thinks); None where the provider publishes no prices, or
+        where the model cannot be asked (no key: it costs nothing, and its list is not fetched
+        for a run that will not send to it)."""
+        if self._provider.key_problem() is not None:
+            return None
         info = await self._provider.model_info(self._ref.model)
         if info is None:
             return None
