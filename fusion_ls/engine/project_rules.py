@@ -65,7 +65,7 @@ class ProjectRules:
             root = project_root(request.file, request.workspace)
             relative = recorded_path(request.file, root)
             review, mode = review.for_path(relative)
-            found = rule_files(request.file, root, review.rule_files)
+            found = rule_files(request.file, root, review.rule_files, review.exclude)
             entries = Baseline.load(baseline_file(review, root))
             baseline = entries.matcher(relative, lines) if entries.findings else None
         policy = Policy(

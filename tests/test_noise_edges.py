@@ -1,0 +1,83 @@
+"""Edge cases of the project's own rules, as a team adopting fusion-ls meets them: rule files
+that must not be sent, Cursor front matter as people write it, suppression comments written
+loosely, path globs written as in other tools, hand-edited baselines and the command-line dial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from fusion_ls.config.settings import ReviewSettings
+from fusion_ls.engine.rule_files import rule_files
+
+# -- rule files --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A repository inside a folder that has rule files and private files of its own."""
+    (tmp_path / "AGENTS.md").write_text("Above the project: never read.\n")
+    (tmp_path / "private.txt").write_text("private notes\n")
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "pkg" / "m.py").write_text("x = 1\n")
+    return root
+
+
+def test_a_rule_file_linked_out_of_the_project_is_not_read(project: Path) -> None:
+    (project / "AGENTS.md").symlink_to(project.parent / "private.txt")
+    (project / "CLAUDE.md").write_text("Use pathlib.\n")
+
+    found = rule_files(project / "pkg" / "m.py", project)
+
+    assert [f.path for f in found] == ["CLAUDE.md"]
+
+
+def test_listed_rule_files_stay_inside_the_project(project: Path) -> None:
+    for outside in ("../private.txt", "/etc/passwd", "~/.ssh/id_rsa", "docs/../../x.md"):
+        with pytest.raises(ValidationError, match="must be a path inside the project"):
+            ReviewSettings.model_validate({"rule_files": [outside]})
+    (project / "docs").mkdir()
+    (project / "docs" / "REVIEW.md").write_text("Review rules.\n")
+    (project / "docs" / "up.md").symlink_to(project.parent / "private.txt")
+
+    found = rule_files(project / "pkg" / "m.py", project, ["docs/REVIEW.md", "docs/up.md"])
+
+    assert [f.path for f in found] == ["docs/REVIEW.md"]
+
+
+def test_excluded_and_binary_rule_files_are_not_sent(project: Path) -> None:
+    (project / "AGENTS.md").write_text("Agents.\n")
+    (project / "CLAUDE.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    (project / ".env.rules").write_text("TOKEN=abc\n")
+    (project / ".cursorrules").write_text("Cursor rules.\n")
+    listed = ["AGENTS.md", "CLAUDE.md", ".env.rules", ".cursorrules"]
+
+    found = rule_files(project / "pkg" / "m.py", project, listed, exclude=[".cursorrules"])
+
+    assert [f.path for f in found] == ["AGENTS.md"]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        'globs:\n  - "pkg/**"\n  - "*.ts"',
+        "globs: ['pkg/**', '*.ts']",
+        "globs: pkg/**, *.ts",
+        'globs: "pkg/**/*.py"',
+        'alwaysApply: "true"',
+        "alwaysApply: True\nglobs:",
+    ],
+)
+def test_cursor_rules_apply_however_their_front_matter_is_written(project: Path, head: str) -> None:
+    rules = project / ".cursor" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "r.mdc").write_text(f"---\n{head}\n---\nThe rule.\n")
+    (rules / "go.mdc").write_text("---\nglobs:\n  - '*.go'\n---\nGo only.\n")
+
+    found = rule_files(project / "pkg" / "m.py", project)
+
+    assert [f.path for f in found] == [".cursor/rules/r.mdc"]
