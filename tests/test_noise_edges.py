@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.engine.rule_files import rule_files
+from fusion_ls.engine.suppressions import find_suppressions
 
 # -- rule files --------------------------------------------------------------------------------
 
@@ -81,3 +82,25 @@ def test_cursor_rules_apply_however_their_front_matter_is_written(project: Path,
     found = rule_files(project / "pkg" / "m.py", project)
 
     assert [f.path for f in found] == [".cursor/rules/r.mdc"]
+
+
+# -- fusion: ignore, written loosely -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "categories"),
+    [
+        ("run(q)  # fusion: ignore [security]", {"security"}),
+        ("run(q)  # fusion:ignore[ Security ,BUG ]", {"security", "bug"}),
+        ("run(q)  # fusion: ignore[security bug]", {"security", "bug"}),
+        ("run(q)  <!-- fusion: ignore[security] -->", {"security"}),
+        ("run(q)  -- fusion: ignore", None),
+    ],
+)
+def test_suppressions_name_their_categories_however_they_are_spaced(
+    line: str, categories: set[str] | None
+) -> None:
+    [suppression] = find_suppressions([line])
+
+    assert suppression.categories == categories
+    assert not suppression.unknown
