@@ -4,14 +4,19 @@ loosely, path globs written as in other tools, hand-edited baselines and the com
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from cli_workspace import Workspace
+from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
+from reviewers import DIV, merging_judge, review
 
 from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.engine.rule_files import rule_files
 from fusion_ls.engine.suppressions import find_suppressions
+from fusion_ls.findings import FusedReview
 
 # -- rule files --------------------------------------------------------------------------------
 
@@ -104,3 +109,33 @@ def test_suppressions_name_their_categories_however_they_are_spaced(
 
     assert suppression.categories == categories
     assert not suppression.unknown
+
+
+# -- the command line over a path rule ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("files", [["legacy/old.py"], ["legacy/old.py", "sample.py"]])
+def test_mode_and_min_agreement_flags_win_over_a_path_rule(
+    workspace: Workspace, fake_openai: FakeOpenAI, files: list[str]
+) -> None:
+    (workspace.root / ".git").mkdir()
+    (workspace.root / "legacy").mkdir()
+    (workspace.root / "legacy" / "old.py").write_text((workspace.root / "sample.py").read_text())
+    (workspace.root / ".fusion.toml").write_text(
+        '[[review.paths]]\nglob = "legacy/**"\nmin_agreement = 1\nmode = "best-of"\n'
+    )
+    fake_openai.script("alpha", Reply(content=review(DIV)))
+    for model in ("beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+
+    done = workspace.run(
+        "review", *files, "--quiet", "--format", "json", "--mode", "merge", "--min-agreement", "2"
+    )
+
+    assert done.code == 0, done.err
+    reviews = json.loads(done.out)
+    legacy = FusedReview.model_validate(reviews if len(files) == 1 else reviews[0])
+    [finding] = legacy.findings
+    assert legacy.mode == "merge"
+    assert finding.severity == "hint" and finding.demoted_from == "error"

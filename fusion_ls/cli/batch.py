@@ -23,7 +23,7 @@ from fusion_ls.cli.github import github_annotations
 from fusion_ls.cli.report import TextStyle, exit_code, models_answered, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
-from fusion_ls.config.settings import Settings
+from fusion_ls.config.settings import MinAgreement, Settings
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.enclosing import context_windows
@@ -53,11 +53,19 @@ class Reviewed:
     """Nothing could review it (no model, no analyzer for its language): skipped, not failed."""
 
 
+@dataclass(frozen=True)
+class Flags:
+    """What the command line asks of every file's review, over its path rule."""
+
+    mode: Mode | None
+    min_agreement: MinAgreement | None
+
+
 async def _one(
     target: Target,
     settings_for: Callable[[Path], Settings],
     runtime: Runtime,
-    mode: Mode | None,
+    flags: Flags,
 ) -> Reviewed:
     try:
         text, digest = read_source(target.file)
@@ -68,9 +76,10 @@ async def _one(
         path=str(target.file),
         text=text,
         ranges=target.ranges,
-        mode=mode,
+        mode=flags.mode,
         file=target.file.resolve(),
         hunks=target.hunks,
+        min_agreement=flags.min_agreement,
     )
     try:
         settings = settings_for(target.file)
@@ -88,7 +97,7 @@ async def review_all(
     settings_for: Callable[[Path], Settings],
     runtime: Runtime,
     *,
-    mode: Mode | None,
+    flags: Flags,
     concurrency: int,
     on_done: Callable[[int, int, Reviewed], None],
 ) -> list[Reviewed]:
@@ -99,7 +108,7 @@ async def review_all(
     async def gated(target: Target) -> Reviewed:
         nonlocal finished
         async with gate:
-            outcome = await _one(target, settings_for, runtime, mode)
+            outcome = await _one(target, settings_for, runtime, flags)
         finished += 1
         on_done(finished, len(targets), outcome)
         return outcome
@@ -164,7 +173,7 @@ def batch_command(
                 targets.files,
                 settings_for,
                 runtime,
-                mode=args.mode,
+                flags=Flags(args.mode, args.min_agreement),
                 concurrency=settings.review.max_concurrency,
                 on_done=on_done,
             )

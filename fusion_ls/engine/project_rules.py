@@ -65,6 +65,8 @@ class ProjectRules:
             root = project_root(request.file, request.workspace)
             relative = recorded_path(request.file, root)
             review, mode = review.for_path(relative)
+            if request.min_agreement is not None:
+                review = review.model_copy(update={"min_agreement": request.min_agreement})
             found = rule_files(request.file, root, review.rule_files, review.exclude)
             entries = Baseline.load(baseline_file(review, root))
             baseline = entries.matcher(relative, lines) if entries.findings else None
