@@ -139,3 +139,25 @@ def test_mode_and_min_agreement_flags_win_over_a_path_rule(
     [finding] = legacy.findings
     assert legacy.mode == "merge"
     assert finding.severity == "hint" and finding.demoted_from == "error"
+
+
+# -- path globs --------------------------------------------------------------------------------
+
+
+def test_a_path_glob_may_start_with_dot_slash() -> None:
+    review_settings = ReviewSettings.model_validate(
+        {"paths": [{"glob": "./tests/**", "exclude_categories": ["style"]}]}
+    )
+
+    assert review_settings.for_path("tests/unit/test_x.py")[0].exclude_categories == ["style"]
+    assert review_settings.for_path("src/tests/x.py")[0].exclude_categories == []
+
+
+def test_a_windows_path_glob_is_an_error_with_its_line(workspace: Workspace) -> None:
+    (workspace.root / ".fusion.toml").write_text("[[review.paths]]\nglob = 'tests\\unit\\**'\n")
+
+    checked = workspace.run("config", "check")
+
+    assert checked.code == 2
+    assert ".fusion.toml:2: review.paths[0].glob" in checked.err
+    assert "write paths with '/'" in checked.err

@@ -185,6 +185,15 @@ class PathRule(_Strict):
     min_agreement: MinAgreement | None = None
     mode: Mode | None = None
 
+    @field_validator("glob")
+    @classmethod
+    def _posix_glob(cls, glob: str) -> str:
+        """`./tests/**` (as other tools write it) is the root's tests folder, `/tests/**` in
+        gitignore syntax; a Windows path would match nothing, silently."""
+        if "\\" in glob:
+            raise ValueError(f"{glob!r}: write paths with '/', also on Windows")
+        return "/" + glob.removeprefix("./") if glob.startswith("./") else glob
+
     def matches(self, relative: str) -> bool:
         return GitIgnoreSpec.from_lines([self.glob]).match_file(relative)
 
