@@ -14,8 +14,10 @@ from pydantic import ValidationError
 from reviewers import DIV, merging_judge, review
 
 from fusion_ls.config.settings import ReviewSettings
+from fusion_ls.engine.baseline import Baseline
 from fusion_ls.engine.rule_files import rule_files
 from fusion_ls.engine.suppressions import find_suppressions
+from fusion_ls.errors import UsageError
 from fusion_ls.findings import FusedReview
 
 # -- rule files --------------------------------------------------------------------------------
@@ -161,3 +163,33 @@ def test_a_windows_path_glob_is_an_error_with_its_line(workspace: Workspace) -> 
     assert checked.code == 2
     assert ".fusion.toml:2: review.paths[0].glob" in checked.err
     assert "write paths with '/'" in checked.err
+
+
+# -- hand-edited baselines ---------------------------------------------------------------------
+
+
+def test_a_hand_edited_baseline_error_says_which_entry(tmp_path: Path) -> None:
+    file = tmp_path / "base.json"
+    file.write_text('{"findings": [{"path": "a.py", "category": "bug", "code": "x"}]}')
+
+    with pytest.raises(UsageError, match=r"findings\[0\]\.message: Field required"):
+        Baseline.load(file)
+
+
+def test_a_baseline_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    file = tmp_path / "base.json"
+    entry = {"path": "a.py", "category": "bug", "code": "x", "message": "m"}
+    file.write_bytes(b"\xef\xbb\xbf" + json.dumps({"findings": [entry]}).encode())
+
+    assert [e.path for e in Baseline.load(file).findings] == ["a.py"]
+
+
+def test_writing_over_a_broken_baseline_fails_before_any_model_is_asked(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    (workspace.root / "base.json").write_text("{broken")
+
+    done = workspace.run("review", "sample.py", "--quiet", "--write-baseline", "base.json")
+
+    assert done.code == 2 and "base.json is not a fusion-ls baseline" in done.err
+    assert fake_openai.requests == []

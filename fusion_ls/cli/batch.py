@@ -25,6 +25,7 @@ from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
 from fusion_ls.config.settings import MinAgreement, Settings
 from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.baseline import Baseline
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.engine import CodeRequest, Engine, language_for
@@ -158,6 +159,8 @@ def batch_command(
 
     if args.dry_run:
         return _dry_run(targets.files, settings_for)
+    if args.write_baseline is not None:
+        Baseline.load(args.write_baseline)  # a broken one fails now, not after the reviews
 
     spent = [0.0]
     models = len(settings.fusion.pool)

@@ -69,6 +69,20 @@ class BaselineEntry(BaseModel):
         )
 
 
+def _first_problem(error: ValidationError) -> str:
+    """Where a hand-edited baseline went wrong, as `findings[3].message: Field required`."""
+    problem = error.errors()[0]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"])
+    return f"{where.lstrip('.') or 'the file'}: {problem['msg']}"
+
+
+def _broken(file: Path, problem: str) -> UsageError:
+    return UsageError(
+        f"{file} is not a fusion-ls baseline ({problem}); fix it, or delete it and write it "
+        "again with `fusion-ls review --write-baseline`"
+    )
+
+
 class Baseline(BaseModel):
     """The entries of one baseline file; paths are relative to the project root."""
 
@@ -82,18 +96,17 @@ class Baseline(BaseModel):
         """The baseline in `file`; empty when there is none. A broken file is a UsageError that
         says which and how to fix it, never a silent empty baseline."""
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")  # an editor on Windows may add a BOM
         except FileNotFoundError:
             return cls()
-        except OSError as error:
-            raise UsageError(f"cannot read the baseline {file}: {error.strerror}") from error
+        except (OSError, UnicodeError) as error:
+            raise UsageError(f"cannot read the baseline {file}: {error}") from error
         try:
             return cls.model_validate(json.loads(text))
-        except (ValueError, ValidationError) as error:
-            raise UsageError(
-                f"{file} is not a fusion-ls baseline ({str(error).splitlines()[0]}); fix it, "
-                "or write it again with `fusion-ls review --write-baseline`"
-            ) from error
+        except ValidationError as error:
+            raise _broken(file, _first_problem(error)) from error
+        except ValueError as error:
+            raise _broken(file, str(error)) from error
 
     def save(self, file: Path) -> None:
         """Write atomically, entries in a stable order, so the file diffs well in review."""
