@@ -193,3 +193,26 @@ def test_writing_over_a_broken_baseline_fails_before_any_model_is_asked(
 
     assert done.code == 2 and "base.json is not a fusion-ls baseline" in done.err
     assert fake_openai.requests == []
+
+
+def test_a_renamed_file_keeps_its_baseline_but_a_copy_does_not(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    (workspace.root / ".git").mkdir()
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review(DIV)))
+    fake_openai.script("judge", merging_judge)
+    sample = workspace.root / "sample.py"
+    wrote = workspace.run("review", "sample.py", "--quiet", "--write-baseline",
+                          ".fusion-baseline.json")  # fmt: skip
+    (workspace.root / "duplicate.py").write_text(sample.read_text())
+    sample.rename(workspace.root / "averages.py")
+
+    renamed = workspace.run("review", "averages.py", "--quiet", "--format", "json")
+    (workspace.root / "averages.py").rename(sample)
+    copied = workspace.run("review", "duplicate.py", "--quiet", "--format", "json")
+
+    assert wrote.code == 0, wrote.err
+    assert renamed.code == 0, renamed.err
+    assert renamed.json().findings == [] and renamed.json().baselined == 1
+    assert len(copied.json().findings) == 1 and copied.json().baselined == 0

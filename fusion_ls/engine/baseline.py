@@ -4,8 +4,9 @@ It is how a team adopts fusion-ls on an existing codebase (`review --write-basel
 the editor's "dismiss — not a problem" writes. An entry is recorded by content, never by line
 number, so inserting lines above a finding does not revive it: the file (relative to the
 project root), the category, the text of the finding's first line, its quote and its
-message. A later finding is hidden by an entry when it is in the same file and category, its
-first line holds the same code (so editing that code revives it), and it says the same thing:
+message. A later finding is hidden by an entry when it is in the same file (or the entry's file
+is gone: it was renamed) and category, its first line holds the same code (so editing that code
+revives it), and it says the same thing:
 the same quote, or a message the matcher scores as the same issue (models rephrase a finding
 when they review changed code again).
 """
@@ -136,8 +137,14 @@ class Baseline(BaseModel):
         ]
         return Baseline(about=self.about, findings=[*self.findings, *added])
 
-    def matcher(self, path: str, lines: Sequence[str]) -> BaselineMatcher:
-        return BaselineMatcher([e for e in self.findings if e.path == path], lines)
+    def matcher(self, path: str, lines: Sequence[str], root: Path | None = None) -> BaselineMatcher:
+        """What hides findings in the file at `path`: its entries and, given the project
+        `root`, those of files that are gone from it (a renamed file's findings are the same
+        code saying the same thing; they must not all come back at once)."""
+        others = {e.path for e in self.findings} - {path}
+        gone = {p for p in others if root is not None and not (root / p).exists()}
+        entries = [e for e in self.findings if e.path == path or e.path in gone]
+        return BaselineMatcher(entries, lines)
 
 
 class BaselineMatcher:

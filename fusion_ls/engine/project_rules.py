@@ -69,7 +69,7 @@ class ProjectRules:
                 review = review.model_copy(update={"min_agreement": request.min_agreement})
             found = rule_files(request.file, root, review.rule_files, review.exclude)
             entries = Baseline.load(baseline_file(review, root))
-            baseline = entries.matcher(relative, lines) if entries.findings else None
+            baseline = entries.matcher(relative, lines, root) if entries.findings else None
         policy = Policy(
             suppressions=tuple(find_suppressions(lines)),
             exclude_categories=frozenset(review.exclude_categories),
