@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_workspace import Workspace
+from cli_workspace import Run, Workspace
 from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
 from reviewers import DIV, merging_judge, review
@@ -216,3 +216,18 @@ def test_a_renamed_file_keeps_its_baseline_but_a_copy_does_not(
     assert renamed.code == 0, renamed.err
     assert renamed.json().findings == [] and renamed.json().baselined == 1
     assert len(copied.json().findings) == 1 and copied.json().baselined == 0
+
+
+def test_a_dry_run_names_the_rule_files_and_counts_them(workspace: Workspace) -> None:
+    (workspace.root / ".git").mkdir()
+    bare = workspace.run("review", "sample.py", "--dry-run")
+    (workspace.root / "AGENTS.md").write_text("Every query goes through the builder.\n" * 100)
+
+    ruled = workspace.run("review", "sample.py", "--dry-run")
+
+    def tokens(run: Run) -> int:
+        return int(run.out.split("~", 1)[1].split(" ", 1)[0])
+
+    assert ruled.code == 0, ruled.err
+    assert "conventions from AGENTS.md" in ruled.out and "conventions" not in bare.out
+    assert tokens(ruled) > tokens(bare) + 900

@@ -30,6 +30,7 @@ from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.engine import CodeRequest, Engine, language_for
 from fusion_ls.engine.events import drain
+from fusion_ls.engine.project_rules import ProjectRules
 from fusion_ls.errors import FusionError, NoReviewer, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity
 from fusion_ls.reviewers.cache import cache_dir
@@ -251,17 +252,22 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
             lines = split_lines(target.file.read_text(encoding="utf-8"))
             settings = settings_for(target.file)
             request = CodeRequest(
-                path=str(target.file), text="", ranges=target.ranges, hunks=target.hunks
+                path=str(target.file),
+                text="",
+                ranges=target.ranges,
+                file=target.file.resolve(),
+                hunks=target.hunks,
             )
             language = language_for(request.path)
             scope = request.scope(len(lines))
-            context = request.context_lines(settings.review)
+            rules = ProjectRules.of(settings, request, lines)
+            context = request.context_lines(rules.review)
             windows = context_windows(lines, language, scope, context)
         except (OSError, UnicodeDecodeError, FusionError) as error:
             print(f"{target.file}: would be skipped: {error}")
             continue
         sent = (line for w in windows.ranges for line in lines[w.start - 1 : w.end])
-        per_model = PROMPT_TOKENS + code_tokens(sent)
+        per_model = PROMPT_TOKENS + code_tokens(sent) + code_tokens(split_lines(rules.instructions))
         calls = len(settings.fusion.pool) + 1  # and the judge, which reads their answers too
         total += per_model * calls
         most = _most_usd(settings, per_model)
@@ -271,7 +277,12 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
         else:
             price = None
         shown = ", ".join(str(r) for r in target.ranges) or "all"
-        print(f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls{cost}")
+        sources = ", ".join(f.path for f in rules.rule_files)
+        conventions = f" · conventions from {sources}" if sources else ""
+        print(
+            f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls"
+            f"{cost}{conventions}"
+        )
     priced = (
         f"up to ${price:.4f} at the providers' listed prices"
         if price is not None
