@@ -13,8 +13,9 @@ from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
 from reviewers import DIV, merging_judge, review
 
-from fusion_ls.config.settings import ReviewSettings
+from fusion_ls.config.settings import ReviewSettings, Settings
 from fusion_ls.engine.baseline import Baseline
+from fusion_ls.engine.project_rules import record_in_baseline
 from fusion_ls.engine.rule_files import rule_files
 from fusion_ls.engine.suppressions import find_suppressions
 from fusion_ls.errors import UsageError
@@ -231,3 +232,17 @@ def test_a_dry_run_names_the_rule_files_and_counts_them(workspace: Workspace) ->
     assert ruled.code == 0, ruled.err
     assert "conventions from AGENTS.md" in ruled.out and "conventions" not in bare.out
     assert tokens(ruled) > tokens(bare) + 900
+
+
+def test_a_json_file_that_is_not_a_baseline_is_never_written_over(tmp_path: Path) -> None:
+    other = tmp_path / "package.json"
+    other.write_text('{"name": "app"}')
+    settings = Settings.model_validate({"review": {"baseline": "package.json"}})
+
+    with pytest.raises(UsageError, match='it has no "findings"'):
+        record_in_baseline(settings, tmp_path / "a.py", tmp_path, ["x = 1"], [])
+
+    assert other.read_text() == '{"name": "app"}'
+    for outside in ("../shared.json", "/home/me/.docker/config.json"):
+        with pytest.raises(ValidationError, match="must be a path inside the project"):
+            ReviewSettings.model_validate({"baseline": outside})

@@ -164,7 +164,8 @@ MinAgreement = Annotated[int, Field(ge=1)] | Literal["majority"]
 
 def _inside_the_project(path: str) -> str:
     """A path a project file names must stay in the project: a cloned repository's
-    `.fusion.toml` must not make a review send `~/.ssh/id_rsa` as a rule file."""
+    `.fusion.toml` must not make a review send `~/.ssh/id_rsa` as a rule file, nor a
+    dismissal write its baseline over `~/.docker/config.json`."""
     parts = path.replace("\\", "/").split("/")
     if path.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:", path) or ".." in parts:
         raise ValueError(f"{path!r} must be a path inside the project, relative to its root")
@@ -221,7 +222,7 @@ class ReviewSettings(_Strict):
     rule_files: list[ProjectPath] | None = None
     """The team's rule files sent as conventions, relative to the project root; None: the
     known files (AGENTS.md, CLAUDE.md, …) nearest the reviewed file."""
-    baseline: str = ".fusion-baseline.json"
+    baseline: ProjectPath = ".fusion-baseline.json"
     """Findings recorded here (relative to the project root) are not shown again."""
     report_unused_suppressions: bool = False
     """A whole-file review reports `fusion: ignore` comments that suppressed nothing."""

@@ -103,7 +103,10 @@ class Baseline(BaseModel):
         except (OSError, UnicodeError) as error:
             raise UsageError(f"cannot read the baseline {file}: {error}") from error
         try:
-            return cls.model_validate(json.loads(text))
+            data = json.loads(text)
+            if not (isinstance(data, dict) and "findings" in data):
+                raise _broken(file, 'it has no "findings"')  # nor is it written over
+            return cls.model_validate(data)
         except ValidationError as error:
             raise _broken(file, _first_problem(error)) from error
         except ValueError as error:
