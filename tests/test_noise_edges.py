@@ -258,3 +258,20 @@ def test_a_rule_file_cannot_hide_text_or_close_its_data_block(project: Path) -> 
     assert block.count("</conventions>") == 1 and block.endswith("</conventions>")
     assert "<\\/conventions>" in block
     assert "<U+200B><U+202E>" in block and "\u202e" not in block
+
+
+@pytest.mark.parametrize("failing", [0, 1, 3])
+def test_unused_suppressions_are_reported_only_when_every_model_reviewed(
+    workspace: Workspace, fake_openai: FakeOpenAI, failing: int
+) -> None:
+    (workspace.root / ".fusion.toml").write_text("[review]\nreport_unused_suppressions = true\n")
+    sample = workspace.root / "sample.py"
+    sample.write_text("# fusion: ignore\n" + sample.read_text())
+    for number, model in enumerate(("alpha", "beta", "gamma")):
+        down = number < failing
+        fake_openai.script(model, Reply(status=500, error="down") if down else Reply(review()))
+    fake_openai.script("judge", merging_judge)
+
+    done = workspace.run("review", "sample.py", "--quiet", "--format", "json")
+
+    assert [n.line for n in done.json().unused_suppressions] == ([1] if failing == 0 else [])

@@ -54,6 +54,13 @@ class ProjectRules:
         parts = (self.review.instructions.strip(), conventions(self.rule_files))
         return "\n\n".join(part for part in parts if part)
 
+    def report_unused(self, whole_file: bool, answered: int, failed: int) -> bool:
+        """Whether "it suppressed nothing" can be said: asked for, of a whole file (outside
+        the reviewed lines a suppression had nothing to suppress), that every model reviewed
+        (the one that failed may be the one that would have raised it)."""
+        asked = self.review.report_unused_suppressions
+        return asked and whole_file and answered > 0 and failed == 0
+
     @classmethod
     def of(cls, settings: Settings, request: CodeRequest, lines: Sequence[str]) -> ProjectRules:
         """The rules for `request`, whose document has `lines`. A request with no file on disk
