@@ -23,12 +23,14 @@ from fusion_ls.cli.github import github_annotations
 from fusion_ls.cli.report import TextStyle, exit_code, models_answered, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
-from fusion_ls.config.settings import Settings
+from fusion_ls.config.settings import MinAgreement, Settings
 from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.baseline import Baseline
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
 from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.engine import CodeRequest, Engine, language_for
 from fusion_ls.engine.events import drain, merged_notices
+from fusion_ls.engine.project_rules import ProjectRules
 from fusion_ls.errors import FusionError, NoReviewer, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity, is_analyzer
 from fusion_ls.reviewers.cache import cache_dir
@@ -53,11 +55,19 @@ class Reviewed:
     """Nothing could review it (no model, no analyzer for its language): skipped, not failed."""
 
 
+@dataclass(frozen=True)
+class Flags:
+    """What the command line asks of every file's review, over its path rule."""
+
+    mode: Mode | None
+    min_agreement: MinAgreement | None
+
+
 async def _one(
     target: Target,
     settings_for: Callable[[Path], Settings],
     runtime: Runtime,
-    mode: Mode | None,
+    flags: Flags,
 ) -> Reviewed:
     try:
         text, digest = read_source(target.file)
@@ -68,9 +78,10 @@ async def _one(
         path=str(target.file),
         text=text,
         ranges=target.ranges,
-        mode=mode,
+        mode=flags.mode,
         file=target.file.resolve(),
         hunks=target.hunks,
+        min_agreement=flags.min_agreement,
     )
     try:
         settings = settings_for(target.file)
@@ -88,7 +99,7 @@ async def review_all(
     settings_for: Callable[[Path], Settings],
     runtime: Runtime,
     *,
-    mode: Mode | None,
+    flags: Flags,
     concurrency: int,
     on_done: Callable[[int, int, Reviewed], None],
 ) -> list[Reviewed]:
@@ -99,7 +110,7 @@ async def review_all(
     async def gated(target: Target) -> Reviewed:
         nonlocal finished
         async with gate:
-            outcome = await _one(target, settings_for, runtime, mode)
+            outcome = await _one(target, settings_for, runtime, flags)
         finished += 1
         on_done(finished, len(targets), outcome)
         return outcome
@@ -154,9 +165,10 @@ def batch_command(
         if args.format in ("json", "sarif"):  # a CI step uploads the file: it must parse
             _print([], args.format, require_models, style)
         return 0
-
     if args.dry_run:
         return _dry_run(targets.files, settings_for)
+    if args.write_baseline is not None:
+        Baseline.load(args.write_baseline)  # a broken one fails now, not after the reviews
 
     spent = [0.0]
     models = len(settings.fusion.pool)
@@ -172,7 +184,7 @@ def batch_command(
                 targets.files,
                 settings_for,
                 runtime,
-                mode=args.mode,
+                flags=Flags(args.mode, args.min_agreement),
                 concurrency=settings.review.max_concurrency,
                 on_done=on_done,
             )
@@ -281,17 +293,22 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
             lines = split_lines(target.file.read_text(encoding="utf-8"))
             settings = settings_for(target.file)
             request = CodeRequest(
-                path=str(target.file), text="", ranges=target.ranges, hunks=target.hunks
+                path=str(target.file),
+                text="",
+                ranges=target.ranges,
+                file=target.file.resolve(),
+                hunks=target.hunks,
             )
             language = language_for(request.path)
             scope = request.scope(len(lines))
-            context = request.context_lines(settings.review)
+            rules = ProjectRules.of(settings, request, lines)
+            context = request.context_lines(rules.review)
             windows = context_windows(lines, language, scope, context)
         except (OSError, UnicodeDecodeError, FusionError) as error:
             print(f"{target.file}: would be skipped: {error}")
             continue
         sent = (line for w in windows.ranges for line in lines[w.start - 1 : w.end])
-        per_model = PROMPT_TOKENS + code_tokens(sent)
+        per_model = PROMPT_TOKENS + code_tokens(sent) + code_tokens(split_lines(rules.instructions))
         calls = len(settings.fusion.pool) + 1  # and the judge, which reads their answers too
         total += per_model * calls
         most = _most_usd(settings, per_model)
@@ -301,7 +318,12 @@ def _dry_run(targets: list[Target], settings_for: Callable[[Path], Settings]) ->
         else:
             price = None
         shown = ", ".join(str(r) for r in target.ranges) or "all"
-        print(f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls{cost}")
+        sources = ", ".join(f.path for f in rules.rule_files)
+        conventions = f" · conventions from {sources}" if sources else ""
+        print(
+            f"{target.file}: lines {shown} · ~{per_model} tokens to each of {calls} calls"
+            f"{cost}{conventions}"
+        )
     priced = (
         f"up to ${price:.4f} at the providers' listed prices"
         if price is not None

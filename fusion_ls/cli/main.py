@@ -146,7 +146,9 @@ def _code_command(args: argparse.Namespace) -> int:
         path=str(args.file),
         text=text,
         ranges=(args.lines,) if args.lines else (),
+        mode=getattr(args, "mode", None),
         file=args.file.resolve(),
+        min_agreement=getattr(args, "min_agreement", None),
     )
     progress = ProgressLine(sys.stderr, enabled=not args.quiet)
     cache = not args.no_cache

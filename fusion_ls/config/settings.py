@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pathspec import GitIgnoreSpec
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from fusion_ls.config.endpoints import check_base_url
 from fusion_ls.findings import Category, Mode
@@ -154,6 +162,19 @@ class ProviderSettings(_Strict):
 MinAgreement = Annotated[int, Field(ge=1)] | Literal["majority"]
 
 
+def _inside_the_project(path: str) -> str:
+    """A path a project file names must stay in the project: a cloned repository's
+    `.fusion.toml` must not make a review send `~/.ssh/id_rsa` as a rule file, nor a
+    dismissal write its baseline over `~/.docker/config.json`."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:", path) or ".." in parts:
+        raise ValueError(f"{path!r} must be a path inside the project, relative to its root")
+    return path
+
+
+ProjectPath = Annotated[str, AfterValidator(_inside_the_project)]
+
+
 class PathRule(_Strict):
     """`[[review.paths]]`: what changes for files under `glob` (gitignore syntax, relative to
     the project root, as `exclude`). The first rule that matches a file wins."""
@@ -164,6 +185,15 @@ class PathRule(_Strict):
     exclude_categories: list[Category] = Field(default_factory=list)
     min_agreement: MinAgreement | None = None
     mode: Mode | None = None
+
+    @field_validator("glob")
+    @classmethod
+    def _posix_glob(cls, glob: str) -> str:
+        """`./tests/**` (as other tools write it) is the root's tests folder, `/tests/**` in
+        gitignore syntax; a Windows path would match nothing, silently."""
+        if "\\" in glob:
+            raise ValueError(f"{glob!r}: write paths with '/', also on Windows")
+        return "/" + glob.removeprefix("./") if glob.startswith("./") else glob
 
     def matches(self, relative: str) -> bool:
         return GitIgnoreSpec.from_lines([self.glob]).match_file(relative)
@@ -189,10 +219,10 @@ class ReviewSettings(_Strict):
     exclude_categories: list[Category] = Field(default_factory=list)
     """Findings of these categories are never shown."""
     paths: list[PathRule] = Field(default_factory=list)
-    rule_files: list[str] | None = None
+    rule_files: list[ProjectPath] | None = None
     """The team's rule files sent as conventions, relative to the project root; None: the
     known files (AGENTS.md, CLAUDE.md, …) nearest the reviewed file."""
-    baseline: str = ".fusion-baseline.json"
+    baseline: ProjectPath = ".fusion-baseline.json"
     """Findings recorded here (relative to the project root) are not shown again."""
     report_unused_suppressions: bool = False
     """A whole-file review reports `fusion: ignore` comments that suppressed nothing."""

@@ -4,8 +4,9 @@ It is how a team adopts fusion-ls on an existing codebase (`review --write-basel
 the editor's "dismiss — not a problem" writes. An entry is recorded by content, never by line
 number, so inserting lines above a finding does not revive it: the file (relative to the
 project root), the category, the text of the finding's first line, its quote and its
-message. A later finding is hidden by an entry when it is in the same file and category, its
-first line holds the same code (so editing that code revives it), and it says the same thing:
+message. A later finding is hidden by an entry when it is in the same file (or the entry's file
+is gone: it was renamed) and category, its first line holds the same code (so editing that code
+revives it), and it says the same thing:
 the same quote, or a message the matcher scores as the same issue (models rephrase a finding
 when they review changed code again).
 """
@@ -69,6 +70,20 @@ class BaselineEntry(BaseModel):
         )
 
 
+def _first_problem(error: ValidationError) -> str:
+    """Where a hand-edited baseline went wrong, as `findings[3].message: Field required`."""
+    problem = error.errors()[0]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"])
+    return f"{where.lstrip('.') or 'the file'}: {problem['msg']}"
+
+
+def _broken(file: Path, problem: str) -> UsageError:
+    return UsageError(
+        f"{file} is not a fusion-ls baseline ({problem}); fix it, or delete it and write it "
+        "again with `fusion-ls review --write-baseline`"
+    )
+
+
 class Baseline(BaseModel):
     """The entries of one baseline file; paths are relative to the project root."""
 
@@ -82,18 +97,20 @@ class Baseline(BaseModel):
         """The baseline in `file`; empty when there is none. A broken file is a UsageError that
         says which and how to fix it, never a silent empty baseline."""
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")  # an editor on Windows may add a BOM
         except FileNotFoundError:
             return cls()
-        except OSError as error:
-            raise UsageError(f"cannot read the baseline {file}: {error.strerror}") from error
+        except (OSError, UnicodeError) as error:
+            raise UsageError(f"cannot read the baseline {file}: {error}") from error
         try:
-            return cls.model_validate(json.loads(text))
-        except (ValueError, ValidationError) as error:
-            raise UsageError(
-                f"{file} is not a fusion-ls baseline ({str(error).splitlines()[0]}); fix it, "
-                "or write it again with `fusion-ls review --write-baseline`"
-            ) from error
+            data = json.loads(text)
+            if not (isinstance(data, dict) and "findings" in data):
+                raise _broken(file, 'it has no "findings"')  # nor is it written over
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise _broken(file, _first_problem(error)) from error
+        except ValueError as error:
+            raise _broken(file, str(error)) from error
 
     def save(self, file: Path) -> None:
         """Write atomically, entries in a stable order, so the file diffs well in review."""
@@ -123,8 +140,14 @@ class Baseline(BaseModel):
         ]
         return Baseline(about=self.about, findings=[*self.findings, *added])
 
-    def matcher(self, path: str, lines: Sequence[str]) -> BaselineMatcher:
-        return BaselineMatcher([e for e in self.findings if e.path == path], lines)
+    def matcher(self, path: str, lines: Sequence[str], root: Path | None = None) -> BaselineMatcher:
+        """What hides findings in the file at `path`: its entries and, given the project
+        `root`, those of files that are gone from it (a renamed file's findings are the same
+        code saying the same thing; they must not all come back at once)."""
+        others = {e.path for e in self.findings} - {path}
+        gone = {p for p in others if root is not None and not (root / p).exists()}
+        entries = [e for e in self.findings if e.path == path or e.path in gone]
+        return BaselineMatcher(entries, lines)
 
 
 class BaselineMatcher:

@@ -391,7 +391,7 @@ class Engine:
             answered_by=counted_as(final),
             coverage={m: checked_categories(m) for m in final},
             policy=rules.policy,
-            report_unused=rules.review.report_unused_suppressions and not request.ranges,
+            report_unused=rules.report_unused(not request.ranges, len(final), runs.failed()),
         )
         findings = shown.findings
         yield ReviewFinished(

@@ -54,6 +54,13 @@ class ProjectRules:
         parts = (self.review.instructions.strip(), conventions(self.rule_files))
         return "\n\n".join(part for part in parts if part)
 
+    def report_unused(self, whole_file: bool, answered: int, failed: int) -> bool:
+        """Whether "it suppressed nothing" can be said: asked for, of a whole file (outside
+        the reviewed lines a suppression had nothing to suppress), that every model reviewed
+        (the one that failed may be the one that would have raised it)."""
+        asked = self.review.report_unused_suppressions
+        return asked and whole_file and answered > 0 and failed == 0
+
     @classmethod
     def of(cls, settings: Settings, request: CodeRequest, lines: Sequence[str]) -> ProjectRules:
         """The rules for `request`, whose document has `lines`. A request with no file on disk
@@ -65,9 +72,11 @@ class ProjectRules:
             root = project_root(request.file, request.workspace)
             relative = recorded_path(request.file, root)
             review, mode = review.for_path(relative)
-            found = rule_files(request.file, root, review.rule_files)
+            if request.min_agreement is not None:
+                review = review.model_copy(update={"min_agreement": request.min_agreement})
+            found = rule_files(request.file, root, review.rule_files, review.exclude)
             entries = Baseline.load(baseline_file(review, root))
-            baseline = entries.matcher(relative, lines) if entries.findings else None
+            baseline = entries.matcher(relative, lines, root) if entries.findings else None
         policy = Policy(
             suppressions=tuple(find_suppressions(lines)),
             exclude_categories=frozenset(review.exclude_categories),

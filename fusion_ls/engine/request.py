@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from fusion_ls.config.settings import ReviewSettings
+from fusion_ls.config.settings import MinAgreement, ReviewSettings
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange, Mode, Scope
 
@@ -42,6 +42,8 @@ class CodeRequest:
     workspace: Path | None = None
     hunks: bool = False
     """The ranges are a diff's changed hunks (sent with `review.diff_context_lines`)."""
+    min_agreement: MinAgreement | None = None
+    """A command-line `--min-agreement`: as `mode`, it wins over the file's path rule."""
 
     def context_lines(self, review: ReviewSettings) -> int:
         """Lines of context around each range: fewer for the hunks of a diff."""

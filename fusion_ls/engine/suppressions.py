@@ -3,7 +3,8 @@
 As ruff's `noqa` and semgrep's `nosemgrep`, the comment sits on the finding's first line, or
 alone on the line above it (where a formatter leaves room for it). It may be written in any
 common comment syntax: `# …`, `// …`, `-- …`, `/* … */`. Without brackets it suppresses every
-category; with them, only the categories it names. A name that is not a category is kept, so
+category; with them (a space before them is allowed, as people type it), only the categories
+it names. A name that is not a category is kept, so
 that it can be reported as unknown instead of silently suppressing nothing.
 """
 
@@ -18,8 +19,11 @@ from fusion_ls.findings import CATEGORIES
 __all__ = ["Suppression", "find_suppressions", "suppressing", "suppression_comment"]
 
 _MARK = re.compile(
-    r"(?P<opener>#|//|--|/\*)\s*fusion:\s*ignore\b(?:\[(?P<names>[^\]]*)\])?", re.IGNORECASE
+    r"(?P<opener>#|//|--|/\*)\s*fusion:\s*ignore\b(?:\s*\[(?P<names>[^\]]*)\])?", re.IGNORECASE
 )
+_SEPARATOR = re.compile(r"[\s,]+")
+"""Between category names: commas, spaces, or both (`[security bug]` names two, it must not
+become one unknown name that suppresses nothing)."""
 _CATEGORY_NAMES = frozenset(CATEGORIES)
 _HASH = frozenset({"python", "shell", "ruby", "toml", "yaml"})
 _DASHES = frozenset({"sql", "lua"})
@@ -57,9 +61,7 @@ def find_suppressions(lines: Sequence[str]) -> list[Suppression]:
             continue
         names = mark["names"]
         categories = (
-            None
-            if names is None
-            else frozenset(n.strip().lower() for n in names.split(",") if n.strip())
+            None if names is None else frozenset(n.lower() for n in _SEPARATOR.split(names) if n)
         )
         alone = not line[: mark.start()].strip()
         covers = frozenset({number, number + 1} if alone else {number})
