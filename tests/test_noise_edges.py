@@ -275,3 +275,30 @@ def test_unused_suppressions_are_reported_only_when_every_model_reviewed(
     done = workspace.run("review", "sample.py", "--quiet", "--format", "json")
 
     assert [n.line for n in done.json().unused_suppressions] == ([1] if failing == 0 else [])
+
+
+def test_the_input_token_limit_counts_the_conventions_sent(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """A rule file is up to 8,000 characters sent to every model: a limit checked on the code
+    alone let it through."""
+    (workspace.root / "AGENTS.md").write_text("Prefer explicit names over short ones.\n" * 200)
+    workspace.user_config(
+        f"""
+[providers.openrouter]
+base_url = "{fake_openai.base_url}"
+kind = "compatible"
+
+[fusion]
+pool = ["alpha", "beta", "gamma"]
+judge = "judge"
+
+[limits]
+max_input_tokens = 3000
+"""
+    )
+
+    result = workspace.run("review", "sample.py", "--quiet")
+
+    assert result.code == 2 and "over limits.max_input_tokens = 3000" in result.err
+    assert fake_openai.requests == []

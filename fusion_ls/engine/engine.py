@@ -143,7 +143,8 @@ class Engine:
         sent_lines = context_windows(lines, language, scope, context)
         windows = sent_lines.ranges
         code_tokens = self._check_size(
-            [line for w in windows for line in lines[w.start - 1 : w.end]]
+            [line for w in windows for line in lines[w.start - 1 : w.end]],
+            split_lines(rules.instructions),
         )
         fusion = self.settings.fusion
         rounds = fusion.rounds if self._mode(request, rules).debates else 1
@@ -182,10 +183,11 @@ class Engine:
         if reason is not None:
             raise UsageError(f"{request.path} is never sent to a model: {reason}")
 
-    def _check_size(self, window: Sequence[str]) -> int:
-        """Refuse before any work when the code alone would exceed the input-token limit;
-        the code's tokens per model otherwise."""
-        per_model = code_tokens(window)
+    def _check_size(self, window: Sequence[str], instructions: Sequence[str]) -> int:
+        """Refuse before any work when the code and the project's instructions (the team's
+        rule files, up to 16,000 characters, among them) would exceed the input-token limit;
+        their tokens per model otherwise."""
+        per_model = code_tokens(window) + code_tokens(instructions)
         estimate = per_model * len(self._pool)
         limit = self.settings.limits.max_input_tokens
         if estimate > limit:
