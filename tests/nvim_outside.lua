@@ -5,7 +5,7 @@
 -- LONE and STRAY are files with no .fusion.toml or .git above them; FILE is a project's. LONE
 -- opens first, when no fusion-ls client runs, then FILE, then STRAY; each is reviewed whole
 -- (:FusionReviewFile). For each, RESULT.json gets the client it joined (id, root) and what its
--- review notified; then, when asked, :checkhealth fusion_ls run from STRAY. It asserts nothing:
+-- review notified, and after FILE's, what :FusionReviewChanges notified; then, when asked, :checkhealth fusion_ls run from STRAY. It asserts nothing:
 -- the Python test does.
 local result_path, file, lone, stray = arg[1], arg[2], arg[3], arg[4]
 local checkhealth = arg[5] == 'checkhealth'
@@ -52,6 +52,19 @@ end
 local function run()
   result.lone = open_and_review(lone)
   result.project = open_and_review(file)
+  notes = {}
+  vim.cmd('FusionReviewChanges') -- from the project's file: its client, not the first one
+  wait_for('the review of changes', function()
+    for _, client in ipairs(vim.lsp.get_clients({ name = 'fusion_ls' })) do
+      for _, pending in pairs(client.requests) do
+        if pending.method == 'workspace/executeCommand' then
+          return false
+        end
+      end
+    end
+    return true
+  end)
+  result.changes = notes
   result.stray = open_and_review(stray)
   if checkhealth then
     vim.cmd('checkhealth fusion_ls')

@@ -382,6 +382,16 @@ def test_a_file_outside_the_project_joins_its_client_and_is_refused(
     assert not _reviewed(session, "stray.py")
 
 
+def test_review_changes_goes_to_the_current_file_s_client_not_the_first_started(
+    sessions: dict[str, Session], style: str
+) -> None:
+    """The client of no root (lone.py's, started first) has no folder to review changes in."""
+    result = sessions[f"outside-{style}"].result
+    assert not any("open a folder" in message for _, message in _said(result["changes"]))
+    # The project's server answered (Neovim echoes an info message, it does not notify it).
+    assert "fusion-ls: no uncommitted changes to review" in result["messages"]
+
+
 def test_with_allow_outside_workspace_a_file_outside_the_project_is_reviewed(
     sessions: dict[str, Session], style: str
 ) -> None:

@@ -44,6 +44,24 @@ local function project_client_running()
   return false
 end
 
+--- The client a command about the whole workspace goes to: the current buffer's, else one
+--- rooted at a project (a client of no root, started for a file of no project, has no folder
+--- whose changes it could review), else any.
+---@return vim.lsp.Client?
+local function workspace_client()
+  local current = vim.lsp.get_clients({ bufnr = 0, name = NAME })[1]
+  if current then
+    return current
+  end
+  local clients = vim.lsp.get_clients({ name = NAME })
+  for _, client in ipairs(clients) do
+    if client.root_dir then
+      return client
+    end
+  end
+  return clients[1]
+end
+
 --- Which running client a buffer joins (`reuse_client` of vim.lsp.start and vim.lsp.config).
 --- A project's file joins its project's client. A file of no project (no .fusion.toml or .git
 --- above it) joins a client rooted at a project, whose server then refuses to review it unless
@@ -156,7 +174,8 @@ end
 ---@param arguments any[]?
 ---@param on_ok? fun(result: table)
 local function execute(bufnr, command, arguments, on_ok)
-  local client = vim.lsp.get_clients({ bufnr = bufnr, name = NAME })[1]
+  local client = bufnr and vim.lsp.get_clients({ bufnr = bufnr, name = NAME })[1]
+    or workspace_client()
   if not client then
     local where = bufnr and 'attached to this buffer' or 'running'
     vim.notify(
