@@ -90,6 +90,26 @@ def test_an_untracked_symlink_is_skipped_not_read(tmp_path: Path) -> None:
     ]
 
 
+def test_lock_files_and_minified_code_are_skipped_as_generated(tmp_path: Path) -> None:
+    """A dependency bump rewrites thousands of lines no one wrote: not worth a model's tokens."""
+    for name in ("package-lock.json", "app.min.js", "app.js", "Cargo.lock"):
+        (tmp_path / name).write_text("x\n")
+    repository(tmp_path)
+    for name in ("package-lock.json", "app.min.js", "app.js"):
+        (tmp_path / name).write_text("y\n")
+    (tmp_path / "uv.lock").write_text("new\n")
+
+    found = {change.file.name: change for change in changed([tmp_path], {})}
+
+    assert found["app.js"] == Change(tmp_path / "app.js", (LineRange(start=1, end=1),))
+    for name, pattern in (("package-lock.json", "package-lock.json"), ("app.min.js", "*.min.js"),
+                          ("uv.lock", "uv.lock")):  # fmt: skip
+        assert found[name].skipped is not None and f"generated: it matches {pattern!r}" in (
+            found[name].skipped
+        )
+    assert "Cargo.lock" not in found  # unchanged
+
+
 def test_a_repository_without_commits_has_only_new_files(tmp_path: Path) -> None:
     (tmp_path / "staged.py").write_text("s\n")
     (tmp_path / "loose.py").write_text("l\n")

@@ -209,6 +209,7 @@ def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed
     )
     (project / "old.py").unlink()
     (project / ".#app.py").symlink_to("dev@host.1234:1700000000")  # Emacs's lock of a buffer
+    (project / "yarn.lock").write_text("# yarn lockfile v1\n")
 
     targets = from_paths([str(project)], [])
 
@@ -217,6 +218,10 @@ def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed
         (".#app.py", "a symlink to nowhere"),
         ("lib", "a submodule"),
         ("old.py", "deleted"),
+        (
+            "yarn.lock",
+            "generated: it matches 'yarn.lock' (a lock file, minified code or a source map)",
+        ),
     ]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.engine.changes import DIFF_OPTIONS, git, last_commit, parse_diff, widened, work_tree
-from fusion_ls.engine.exclude import excluded_by, project_root
+from fusion_ls.engine.exclude import excluded_by, generated, project_root
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
 
@@ -67,6 +67,8 @@ class Targets:
         reason = excluded_by(real, project_root(real), exclude, baseline)
         if reason is not None:
             return f"excluded: {reason}"
+        if reason := generated(file):
+            return reason
         if file.is_dir():  # git lists a submodule as one entry
             return "a submodule"
         if not file.exists():  # git still lists a file deleted but not yet committed

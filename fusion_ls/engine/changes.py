@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusion_ls.engine.anchoring import split_lines
+from fusion_ls.engine.exclude import generated
 from fusion_ls.errors import UsageError
 from fusion_ls.findings import LineRange
 
@@ -193,7 +194,13 @@ def changed(folders: Sequence[Path], buffers: Mapping[Path, str]) -> list[Change
             found.pop(file, None)
         else:
             found[file] = edited
-    return sorted(found.values(), key=lambda change: change.file)
+    return sorted(map(_unless_generated, found.values()), key=lambda change: change.file)
+
+
+def _unless_generated(change: Change) -> Change:
+    """A lock file or minified code is listed as skipped, not reviewed."""
+    why = None if change.skipped else generated(change.file)
+    return Change(change.file, skipped=why) if why else change
 
 
 def _read(file: Path) -> str | None:

@@ -8,6 +8,7 @@ pattern such as `/etc/passwd` or `/home/*/.ssh/` holds for it too.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,9 +16,38 @@ from pathspec import GitIgnoreSpec
 
 from fusion_ls.config.locations import PROJECT_FILE
 
-__all__ = ["DEFAULT_EXCLUDES", "IGNORE_FILE", "excluded_by", "is_baseline", "project_root"]
+__all__ = [
+    "DEFAULT_EXCLUDES",
+    "GENERATED",
+    "IGNORE_FILE",
+    "excluded_by",
+    "generated",
+    "is_baseline",
+    "project_root",
+]
 
 DEFAULT_EXCLUDES = (".env*", "*.pem", "*.key", "id_rsa*", "*.p12", "*.pfx")
+GENERATED = (
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "pdm.lock",
+    "uv.lock",
+    "Cargo.lock",
+    "composer.lock",
+    "Gemfile.lock",
+    "go.sum",
+    "*.min.js",
+    "*.min.css",
+    "*.map",
+)
+"""Files that tools write, not people: lock files, minified code, source maps. A review of a
+directory or a diff leaves them out (as pr-agent filters them), since a model has nothing to
+say of them that is worth their tokens, and a lock file alone can be over the input limit."""
 IGNORE_FILE = ".fusionignore"
 _ROOT_MARKERS = (PROJECT_FILE, IGNORE_FILE, ".git")
 
@@ -38,6 +68,13 @@ def _seen_from(file: Path, folder: Path) -> str:
         return file.relative_to(folder).as_posix()
     except ValueError:
         return file.resolve().as_posix().lstrip("/")
+
+
+def generated(file: Path) -> str | None:
+    """Why `file` is left out of a review of many files as written by a tool, or None."""
+    if pattern := next((p for p in GENERATED if fnmatch.fnmatchcase(file.name, p)), None):
+        return f"generated: it matches {pattern!r} (a lock file, minified code or a source map)"
+    return None
 
 
 def _first_match(patterns: Sequence[str], path: str) -> str | None:
