@@ -294,9 +294,9 @@ def test_path_rules_and_rule_files_reach_the_prompt_and_the_result(
     assert "All SQL goes through the query builder." in prompts[0]
 
 
-def test_a_path_rule_sets_the_dial_and_the_mode_for_its_files(
-    workspace: Workspace, fake_openai: FakeOpenAI
-) -> None:
+def legacy_rule(workspace: Workspace, fake_openai: FakeOpenAI) -> None:
+    """legacy/old.py (sample.py's copy) under a rule with dial 1 and best-of; only alpha
+    finds the division by zero."""
     (workspace.root / ".git").mkdir()
     (workspace.root / "legacy").mkdir()
     (workspace.root / "legacy" / "old.py").write_text((workspace.root / "sample.py").read_text())
@@ -307,6 +307,12 @@ def test_a_path_rule_sets_the_dial_and_the_mode_for_its_files(
     for model in ("beta", "gamma"):
         fake_openai.script(model, Reply(content=review()))
     fake_openai.script("judge", merging_judge)
+
+
+def test_a_path_rule_sets_the_dial_and_the_mode_for_its_files(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    legacy_rule(workspace, fake_openai)
 
     ruled = workspace.run("review", "legacy/old.py", "--quiet", "--format", "json").json()
     plain = workspace.run("review", "sample.py", "--quiet", "--format", "json").json()

@@ -12,6 +12,7 @@ from cli_workspace import Run, Workspace
 from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
 from reviewers import DIV, merging_judge, review
+from test_noise_controls import legacy_rule
 
 from fusion_ls.config.settings import ReviewSettings, Settings
 from fusion_ls.engine.baseline import Baseline
@@ -121,16 +122,7 @@ def test_suppressions_name_their_categories_however_they_are_spaced(
 def test_mode_and_min_agreement_flags_win_over_a_path_rule(
     workspace: Workspace, fake_openai: FakeOpenAI, files: list[str]
 ) -> None:
-    (workspace.root / ".git").mkdir()
-    (workspace.root / "legacy").mkdir()
-    (workspace.root / "legacy" / "old.py").write_text((workspace.root / "sample.py").read_text())
-    (workspace.root / ".fusion.toml").write_text(
-        '[[review.paths]]\nglob = "legacy/**"\nmin_agreement = 1\nmode = "best-of"\n'
-    )
-    fake_openai.script("alpha", Reply(content=review(DIV)))
-    for model in ("beta", "gamma"):
-        fake_openai.script(model, Reply(content=review()))
-    fake_openai.script("judge", merging_judge)
+    legacy_rule(workspace, fake_openai)
 
     done = workspace.run(
         "review", *files, "--quiet", "--format", "json", "--mode", "merge", "--min-agreement", "2"
