@@ -346,7 +346,9 @@ def test_ci_never_passes_without_a_model(workspace: Workspace) -> None:
 
     assert offline.code in (0, 1), offline.err
     assert strict.code == 3 and "only local analyzers (--require-models" in strict.err
+    assert "or drop --require-models to accept the analyzers' review" in strict.err
     assert in_ci.code == 3 and "(CI=true asks for models)" in in_ci.err
+    assert "or set CI=false to accept the analyzers' review" in in_ci.err
     [invocation] = json.loads(in_ci.out)["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
     assert any(

@@ -184,9 +184,11 @@ def _code_command(args: argparse.Namespace) -> int:
         print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
         return EXIT_NO_MODEL
     if required and not models_answered(result.models):
+        accept = "drop --require-models" if required == "--require-models" else "set CI=false"
         print(
             f"fusion-ls: no model answered, only local analyzers ({required} asks for models); set "
-            "the provider's key (a fork's pull request gets no secrets) or drop --require-models",
+            f"the provider's key (a fork's pull request gets no secrets) or {accept} to accept "
+            "the analyzers' review",
             file=sys.stderr,
         )
         return EXIT_NO_MODEL
