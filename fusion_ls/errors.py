@@ -27,6 +27,7 @@ __all__ = [
     "FusionError",
     "NoReviewer",
     "ProviderError",
+    "TooLarge",
     "UsageError",
 ]
 
@@ -64,6 +65,11 @@ class ConfigError(FusionError):
 
 class UsageError(FusionError):
     """The request itself is wrong (a line range past the end of the file, say)."""
+
+
+class TooLarge(UsageError):
+    """The code (with the project's instructions) would send more tokens than
+    `limits.max_input_tokens` allows: one file of a many-file run is then skipped, not failed."""
 
 
 class NoReviewer(UsageError):

@@ -329,3 +329,40 @@ def test_the_baseline_is_never_reviewed_though_it_is_new_or_in_a_directory(
         assert ".fusion-baseline.json: skipped (excluded: it is fusion-ls's record of " in run.err
         assert "sample.py: lines" in run.out and ".fusion-baseline.json:" not in run.out
     assert fake_openai.requests == []
+
+
+def test_a_file_over_the_input_limit_is_skipped_not_a_failed_run(
+    workspace: Workspace, fake_openai: FakeOpenAI
+) -> None:
+    """A generated fixture in a pull request is over `limits.max_input_tokens`: it is named as
+    skipped and why, the other files are reviewed, and the run does not fail for it."""
+    for model in ("alpha", "beta", "gamma"):
+        fake_openai.script(model, Reply(content=review()))
+    fake_openai.script("judge", merging_judge)
+    (workspace.root / "fixture.py").write_text("".join(f"ROW_{n} = {n}\n" for n in range(2000)))
+    workspace.user_config(
+        f"""
+[providers.openrouter]
+base_url = "{fake_openai.base_url}"
+kind = "compatible"
+
+[fusion]
+pool = ["alpha", "beta", "gamma"]
+judge = "judge"
+
+[limits]
+max_input_tokens = 6000
+"""
+    )
+
+    result = workspace.run("review", "sample.py", "fixture.py", "--quiet")
+    alone = workspace.run("review", "fixture.py", "--quiet")
+
+    assert result.code == 0, result.err
+    assert "fixture.py: skipped (this review would send about " in result.err
+    assert "exclude the file (review.exclude)" in result.err
+    assert "not every file was reviewed" not in result.err
+    assert "1 file reviewed" in result.out
+    sent = json.dumps([request.body for request in fake_openai.requests])
+    assert "sample.py" in sent and "ROW_1999" not in sent
+    assert alone.code == 2 and "over limits.max_input_tokens = 6000" in alone.err

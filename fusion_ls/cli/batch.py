@@ -31,7 +31,7 @@ from fusion_ls.engine.enclosing import context_windows
 from fusion_ls.engine.engine import CodeRequest, Engine, language_for
 from fusion_ls.engine.events import drain, merged_notices
 from fusion_ls.engine.project_rules import ProjectRules
-from fusion_ls.errors import FusionError, NoReviewer, UsageError
+from fusion_ls.errors import FusionError, NoReviewer, TooLarge, UsageError
 from fusion_ls.findings import FusedReview, Mode, Severity, is_analyzer
 from fusion_ls.reviewers.cache import cache_dir
 from fusion_ls.reviewers.catalog import stored_catalog
@@ -53,6 +53,9 @@ class Reviewed:
     """The content digest of the text reviewed, which `--fix` checks before writing."""
     unreviewable: NoReviewer | None = None
     """Nothing could review it (no model, no analyzer for its language): skipped, not failed."""
+    too_large: TooLarge | None = None
+    """Over `limits.max_input_tokens` (a generated file, say): skipped, as the listing skips a
+    binary one, so one such file does not fail a whole run."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ async def _one(
         review = await drain(Engine(settings, runtime).review(request), lambda _: None)
     except NoReviewer as nothing:
         return Reviewed(target, lines, unreviewable=nothing)
+    except TooLarge as large:
+        return Reviewed(target, lines, too_large=large)
     except FusionError as error:
         return Reviewed(target, lines, error=str(error))
     assert isinstance(review, FusedReview)
@@ -216,6 +221,8 @@ def _print(
         if outcome.unreviewable is not None:
             why = outcome.unreviewable.analyzers
             print(f"{outcome.target.file}: skipped ({why})", file=sys.stderr)
+        if outcome.too_large is not None:
+            print(f"{outcome.target.file}: skipped ({outcome.too_large})", file=sys.stderr)
         if outcome.error is not None:
             print(f"{outcome.target.file}: {outcome.error}", file=sys.stderr)
     if format_ == "json":
@@ -263,7 +270,7 @@ def _exit_code(
     reviews = [o.review for o in outcomes if o.review is not None]
     if not reviews and all(o.unreviewable for o in outcomes):
         return 2
-    outcomes = [o for o in outcomes if o.unreviewable is None]
+    outcomes = [o for o in outcomes if o.unreviewable is None and o.too_large is None]
     counted = not require_models
     silent = [r for r in reviews if not models_answered(r.models, analyzers_count=counted)]
     if silent or len(reviews) < len(outcomes):

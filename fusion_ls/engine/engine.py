@@ -65,7 +65,7 @@ from fusion_ls.engine.prompts import (
 from fusion_ls.engine.redact import make_visible, redact
 from fusion_ls.engine.request import CodeRequest, language_for
 from fusion_ls.engine.rounds import Runs, consensus_summary, quorum_shortfall, total_usage
-from fusion_ls.errors import NoReviewer, ProviderError, UsageError
+from fusion_ls.errors import NoReviewer, ProviderError, TooLarge, UsageError
 from fusion_ls.findings import (
     FusedExplanation,
     FusedReview,
@@ -191,10 +191,11 @@ class Engine:
         estimate = per_model * len(self._pool)
         limit = self.settings.limits.max_input_tokens
         if estimate > limit:
-            raise UsageError(
+            raise TooLarge(
                 f"this review would send about {estimate} tokens ({per_model} to each of "
                 f"{len(self._pool)} models), over limits.max_input_tokens = {limit}; review "
-                "fewer lines (--lines A-B) or raise max_input_tokens in your user config"
+                "fewer lines (--lines A-B), exclude the file (review.exclude) or raise "
+                "max_input_tokens in your user config"
             )
         return per_model
 
