@@ -144,6 +144,25 @@ def test_ci_without_a_key_says_why_once_in_the_log_and_the_sarif(workspace: Work
     assert len(invocation["toolExecutionNotifications"]) == 1
 
 
+@pytest.mark.parametrize("paths", [["sample.py"], ["sample.py", "other.py"]])
+def test_ci_without_a_key_annotates_the_pull_request_with_the_reason(
+    workspace: Workspace, paths: list[str]
+) -> None:
+    """With `--format github` the reason a run fails is an error annotation too: a fork's pull
+    request shows why, not only a red check and the analyzers' findings."""
+    del workspace.env["OPENROUTER_API_KEY"]
+    (workspace.root / "other.py").write_text((workspace.root / "sample.py").read_text())
+
+    ci = workspace.run_with({"CI": "true"}, "review", *paths, "-q", "--format", "github")
+
+    assert ci.code == 3
+    [failed] = [
+        line for line in ci.out.splitlines() if line.startswith("::error title=fusion-ls::")
+    ]
+    assert "(CI=true asks for models)" in failed and "OPENROUTER_API_KEY is not set" in failed
+    assert failed.removeprefix("::error title=fusion-ls::") in ci.err
+
+
 def test_a_run_where_nothing_could_review_any_file_is_no_success_in_sarif(
     workspace: Workspace, tmp_path: Path
 ) -> None:

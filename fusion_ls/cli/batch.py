@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fusion_ls.cli.baselines import write_baseline
 from fusion_ls.cli.fixes import fix_file, read_source, report_fixes
-from fusion_ls.cli.github import github_annotations
+from fusion_ls.cli.github import github_annotations, say_run_failed
 from fusion_ls.cli.report import TextStyle, exit_code, models_answered, render_review
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
@@ -205,7 +205,7 @@ def batch_command(
             fix_file(o.target.file, o.digest, o.review) for o in outcomes if o.review is not None
         ]
         report_fixes(fixed, quiet=args.quiet)
-    return _exit_code(outcomes, args.fail_on, require_models)
+    return _exit_code(outcomes, args.fail_on, require_models, args.format)
 
 
 def _print(
@@ -263,7 +263,7 @@ def _failures(outcomes: list[Reviewed]) -> list[tuple[Path, str]]:
 
 
 def _exit_code(
-    outcomes: list[Reviewed], fail_on: Severity | None, require_models: str | None
+    outcomes: list[Reviewed], fail_on: Severity | None, require_models: str | None, format_: str
 ) -> int:
     """As for one file; files nothing could review are skipped, unless no file was reviewed
     at all (2: the key or an analyzer is what to set up)."""
@@ -276,7 +276,7 @@ def _exit_code(
     if silent or len(reviews) < len(outcomes):
         names = ", ".join(r.path for r in silent[:3]) or "see above"
         why = f": {_why_silent(silent[0], require_models)}" if silent else ""
-        print(f"fusion-ls: not every file was reviewed by a model ({names}){why}", file=sys.stderr)
+        say_run_failed(f"fusion-ls: not every file was reviewed by a model ({names}){why}", format_)
         return 3
     return max((exit_code(review, fail_on) for review in reviews), default=0)
 

@@ -8,12 +8,13 @@ message with a newline, a colon or a comma cannot break the command.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from fusion_ls.cli.report import first_column
 from fusion_ls.findings import Finding, FusedReview, Severity
 
-__all__ = ["github_annotations"]
+__all__ = ["github_annotations", "say_run_failed"]
 
 _LEVELS: dict[Severity, str] = {
     "error": "error",
@@ -49,3 +50,11 @@ def _annotation(path: str, finding: Finding, lines: Sequence[str]) -> str:
 def github_annotations(review: FusedReview, lines: Sequence[str]) -> str:
     """Every finding of `review` as a workflow command line."""
     return "\n".join(_annotation(review.path, finding, lines) for finding in review.findings)
+
+
+def say_run_failed(message: str, format_: str) -> None:
+    """Why the run fails (no model answered, say) on stderr; with `--format github` also as an
+    error annotation, so the pull request shows the reason and not only a red check."""
+    print(message, file=sys.stderr)
+    if format_ == "github":
+        print(f"::error title=fusion-ls::{_data(message.removeprefix('fusion-ls: '))}")

@@ -29,7 +29,7 @@ from fusion_ls.cli.evaluation import (
     run_eval,
 )
 from fusion_ls.cli.fixes import fix_file, read_source, report_fixes
-from fusion_ls.cli.github import github_annotations
+from fusion_ls.cli.github import github_annotations, say_run_failed
 from fusion_ls.cli.init import init_command
 from fusion_ls.cli.parser import build_parser
 from fusion_ls.cli.progress import ProgressLine, StreamedFindings
@@ -181,15 +181,16 @@ def _code_command(args: argparse.Namespace) -> int:
     if isinstance(result, FusedReview) and args.fix:
         report_fixes([fix_file(args.file, digest, result)], quiet=args.quiet)
     if not models_answered(result.models, analyzers_count=True):
-        print("fusion-ls: no model answered; see each model's status above", file=sys.stderr)
+        say_run_failed("fusion-ls: no model answered; see each model's status above", args.format)
         return EXIT_NO_MODEL
     if required and not models_answered(result.models):
         accept = "drop --require-models" if required == "--require-models" else "set CI=false"
-        print(
-            f"fusion-ls: no model answered, only local analyzers ({required} asks for models); set "
-            f"the provider's key (a fork's pull request gets no secrets) or {accept} to accept "
-            "the analyzers' review",
-            file=sys.stderr,
+        why = f": {result.notice}" if isinstance(result, FusedReview) and result.notice else ""
+        say_run_failed(
+            f"fusion-ls: no model answered, only local analyzers ({required} asks for models)"
+            f"{why}; set the provider's key (a fork's pull request gets no secrets) or {accept} "
+            "to accept the analyzers' review",
+            args.format,
         )
         return EXIT_NO_MODEL
     if isinstance(result, FusedReview):
