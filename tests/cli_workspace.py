@@ -58,6 +58,21 @@ class Workspace:
         path.write_text(text)
 
 
+def fake_user_config(base_url: str, more: str = "") -> str:
+    """The user config of `workspace`: the default provider is the fake at `base_url`, the pool
+    alpha, beta and gamma, the judge judge; `more` is appended (a `[limits]` table, say)."""
+    return f"""
+[providers.openrouter]
+base_url = "{base_url}"
+kind = "compatible"
+max_retries = 0
+
+[fusion]
+pool = ["alpha", "beta", "gamma"]
+judge = "judge"
+{more}"""
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[Workspace]:
     """A project with sample.py, and a user config pointing the default provider at the fake."""
@@ -70,16 +85,5 @@ def workspace(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[Workspace]:
         "PYTHONPATH": str(ROOT),  # the fusion_ls beside these tests, wherever it is installed
     }
     space = Workspace(tmp_path, env)
-    space.user_config(
-        f"""
-[providers.openrouter]
-base_url = "{fake_openai.base_url}"
-kind = "compatible"
-max_retries = 0
-
-[fusion]
-pool = ["alpha", "beta", "gamma"]
-judge = "judge"
-"""
-    )
+    space.user_config(fake_user_config(fake_openai.base_url))
     yield space

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_workspace import Workspace
+from cli_workspace import Workspace, fake_user_config
 from fake_openai import FakeOpenAI, Reply
 from reviewers import SAMPLE, finding, merging_judge, review
 
@@ -341,18 +341,7 @@ def test_a_file_over_the_input_limit_is_skipped_not_a_failed_run(
     fake_openai.script("judge", merging_judge)
     (workspace.root / "fixture.py").write_text("".join(f"ROW_{n} = {n}\n" for n in range(2000)))
     workspace.user_config(
-        f"""
-[providers.openrouter]
-base_url = "{fake_openai.base_url}"
-kind = "compatible"
-
-[fusion]
-pool = ["alpha", "beta", "gamma"]
-judge = "judge"
-
-[limits]
-max_input_tokens = 6000
-"""
+        fake_user_config(fake_openai.base_url, "[limits]\nmax_input_tokens = 6000\n")
     )
 
     result = workspace.run("review", "sample.py", "fixture.py", "--quiet")

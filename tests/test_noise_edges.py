@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_workspace import Run, Workspace
+from cli_workspace import Run, Workspace, fake_user_config
 from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
 from reviewers import DIV, merging_judge, review
@@ -276,18 +276,7 @@ def test_the_input_token_limit_counts_the_conventions_sent(
     alone let it through."""
     (workspace.root / "AGENTS.md").write_text("Prefer explicit names over short ones.\n" * 200)
     workspace.user_config(
-        f"""
-[providers.openrouter]
-base_url = "{fake_openai.base_url}"
-kind = "compatible"
-
-[fusion]
-pool = ["alpha", "beta", "gamma"]
-judge = "judge"
-
-[limits]
-max_input_tokens = 3000
-"""
+        fake_user_config(fake_openai.base_url, "[limits]\nmax_input_tokens = 3000\n")
     )
 
     result = workspace.run("review", "sample.py", "--quiet")
