@@ -10,7 +10,9 @@
 -- a review no model answers (12-14), and :checkhealth fusion_ls when asked. It writes everything
 -- it saw to RESULT.json and asserts nothing itself: the Python test does, so failures read well.
 local result_path, file, checkhealth = arg[1], arg[2], arg[3] == 'checkhealth'
-local TIMEOUT_MS = 15000
+local wait = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_shared.lua'))
+local wait_for = wait.wait_for
+local TIMEOUT_MS = wait.TIMEOUT_MS
 local result = { notes = {} }
 local sink = result.notes -- where notifications go now
 
@@ -31,25 +33,10 @@ local function noting(fn)
   return notes
 end
 
----@param what string
----@param condition fun(): boolean
-local function wait_for(what, condition)
-  if not vim.wait(TIMEOUT_MS, condition, 10) then
-    error('timed out waiting for ' .. what, 2)
-  end
-end
-
 --- Waits until the client has no `workspace/executeCommand` request in flight.
 ---@param client vim.lsp.Client
 local function wait_for_commands(client)
-  wait_for('the commands to finish', function()
-    for _, pending in pairs(client.requests) do
-      if pending.method == 'workspace/executeCommand' then
-        return false
-      end
-    end
-    return true
-  end)
+  wait.wait_for_commands({ client })
 end
 
 --- The lines of the floating windows open now, which it closes.
@@ -253,8 +240,4 @@ local function run()
   end)
 end
 
-local ok, err = xpcall(run, debug.traceback)
-result.error = not ok and err or nil
--- Where Neovim reports an error raised in an LSP callback ("Error SERVER_RESULT_CALLBACK_ERROR").
-result.messages = vim.api.nvim_exec2('messages', { output = true }).output
-vim.fn.writefile({ vim.json.encode(result) }, result_path)
+wait.run_and_write(run, result, result_path)

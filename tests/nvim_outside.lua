@@ -9,7 +9,8 @@
 -- the Python test does.
 local result_path, file, lone, stray = arg[1], arg[2], arg[3], arg[4]
 local checkhealth = arg[5] == 'checkhealth'
-local TIMEOUT_MS = 15000
+local wait = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_shared.lua'))
+local wait_for = wait.wait_for
 local result = {}
 local notes = {}
 
@@ -17,13 +18,6 @@ vim.notify = function(message, level)
   table.insert(notes, { message = message, level = level })
 end
 
----@param what string
----@param condition fun(): boolean
-local function wait_for(what, condition)
-  if not vim.wait(TIMEOUT_MS, condition, 10) then
-    error('timed out waiting for ' .. what, 2)
-  end
-end
 
 --- Opens `path`, waits for its client and reviews it whole: the client and what was said.
 ---@param path string
@@ -39,12 +33,7 @@ local function open_and_review(path)
   vim.cmd('FusionReviewFile')
   -- The server says how it ended (an error, or the progress's end) before it answers.
   wait_for('the review of ' .. path, function()
-    for _, pending in pairs(client.requests) do
-      if pending.method == 'workspace/executeCommand' then
-        return false
-      end
-    end
-    return #notes > 0
+    return not wait.commands_running({ client }) and #notes > 0
   end)
   return { id = client.id, root_dir = client.root_dir or vim.NIL, notes = notes }
 end
@@ -54,16 +43,7 @@ local function run()
   result.project = open_and_review(file)
   notes = {}
   vim.cmd('FusionReviewChanges') -- from the project's file: its client, not the first one
-  wait_for('the review of changes', function()
-    for _, client in ipairs(vim.lsp.get_clients({ name = 'fusion_ls' })) do
-      for _, pending in pairs(client.requests) do
-        if pending.method == 'workspace/executeCommand' then
-          return false
-        end
-      end
-    end
-    return true
-  end)
+  wait.wait_for_commands(vim.lsp.get_clients({ name = 'fusion_ls' }))
   result.changes = notes
   result.stray = open_and_review(stray)
   if checkhealth then
@@ -78,7 +58,4 @@ local function run()
   end)
 end
 
-local ok, err = xpcall(run, debug.traceback)
-result.error = not ok and err or nil
-result.messages = vim.api.nvim_exec2('messages', { output = true }).output
-vim.fn.writefile({ vim.json.encode(result) }, result_path)
+wait.run_and_write(run, result, result_path)
