@@ -196,7 +196,7 @@ export function installMessage(command: string): string {
   const where = command === DEFAULT_COMMAND ? `"${command}" was not found on PATH` : `"${command}" was not found or is not executable`;
   return (
     `Fusion: the fusion-ls language server ${where}. ` +
-    'Install it with `pip install fusion-ls` (or run `make` in the fusion-ls repository, which creates `.venv/bin/fusion-ls`), ' +
+    'Install it from a fusion-ls checkout with `pip install /path/to/fusion-ls` (it is not on PyPI), or run `make` in the checkout, which creates `.venv/bin/fusion-ls`; ' +
     `then set "${COMMAND_SETTING}" to the program's path.`
   );
 }

@@ -161,7 +161,7 @@ describe('server options from settings', () => {
 });
 
 describe('a missing server', () => {
-  const INSTALL = /pip install fusion-ls/;
+  const INSTALL = /pip install \/path\/to\/fusion-ls/;
 
   it('shows one install notification with a button that opens the setting', async () => {
     mock.settings['fusion.server.command'] = 'fusion-ls-not-installed-anywhere';
