@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { DIAGNOSTIC_SOURCE, createLanguageClient } from './client';
 import { registerCommands } from './commands';
 import { Controller } from './controller';
-import { SECTION } from './serverOptions';
+import { RESTART_SETTINGS } from './serverOptions';
 import { StatusBar, type LineSpan } from './statusBar';
 
 let controller: Controller | undefined;
@@ -20,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): Controller {
     current,
     ...registerCommands(current),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration(SECTION)) {
+      if (RESTART_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
         void current.restart();
       }
     }),

@@ -11,6 +11,19 @@ import type { Mode } from './results';
 export const SECTION = 'fusion';
 export const DEFAULT_COMMAND = 'fusion-ls';
 export const COMMAND_SETTING = 'fusion.server.command';
+/**
+ * The settings the server is started with: a change restarts it. `fusion.trace.server` is not
+ * one: the language client applies it to the running server, and a restart would take every
+ * finding off the editor.
+ */
+export const RESTART_SETTINGS: readonly string[] = [
+  'fusion.server',
+  'fusion.mode',
+  'fusion.pool',
+  'fusion.judge',
+  'fusion.minAgreement',
+  'fusion.allowOutsideWorkspace',
+];
 
 export type ModelRef = string | { model: string; provider?: string };
 
