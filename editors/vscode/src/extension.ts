@@ -25,6 +25,8 @@ export function activate(context: vscode.ExtensionContext): Controller {
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void current.restart()),
+    vscode.workspace.onDidChangeTextDocument(({ document }) => status.apply({ type: 'touched', uri: document.uri.toString() })),
+    vscode.workspace.onDidCloseTextDocument((document) => status.apply({ type: 'touched', uri: document.uri.toString() })),
     vscode.languages.onDidChangeDiagnostics((event) => {
       for (const uri of event.uris) {
         status.apply({ type: 'diagnostics', uri: uri.toString(), findings: fusionFindings(uri) });

@@ -38,7 +38,9 @@ export type StatusEvent =
       value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
     }
   /** The Fusion findings a document shows now (after a quick fix, an edit, a later review). */
-  | { type: 'diagnostics'; uri: string; findings: LineSpan[] };
+  | { type: 'diagnostics'; uri: string; findings: LineSpan[] }
+  /** Something was done to a document that may take findings off it: an edit, closing it, a dismissal, a command on it. */
+  | { type: 'touched'; uri: string };
 
 export interface StatusCommand {
   command: string;
@@ -67,8 +69,8 @@ interface Summary {
   review?: { result: Reviewed; scope: Scope };
   /**
    * A landed review of changes, kept so that its count follows its files: the answer does not
-   * say which file holds which finding, so each finding a file loses afterwards (a dismissal, a
-   * quick fix, Clear Findings) is taken off.
+   * say which file holds which finding, so each finding a file loses once it is touched (a
+   * dismissal, a quick fix, Clear Findings) is taken off.
    */
   changes?: ChangesReviewed;
 }
@@ -83,6 +85,12 @@ export class StatusModel {
   private summary: Summary | undefined;
   /** How many Fusion findings each document shows now, as last heard (documents with none left out). */
   private readonly shown = new Map<string, number>();
+  /**
+   * Documents touched since the last review of changes landed. Only their losses count: the
+   * editor reports the review's own diagnostics late (after its answer, debounced), and a file
+   * whose earlier findings the review replaced with fewer has lost nothing of the review's.
+   */
+  private readonly touched = new Set<string>();
 
   apply(event: StatusEvent): StatusView {
     switch (event.type) {
@@ -113,6 +121,11 @@ export class StatusModel {
       case 'diagnostics':
         this.recount(event.uri, event.findings);
         break;
+      case 'touched':
+        if (this.summary?.changes !== undefined) {
+          this.touched.add(event.uri);
+        }
+        break;
     }
     return this.view();
   }
@@ -129,6 +142,7 @@ export class StatusModel {
       this.summary.review = { result, scope };
     } else if (result.kind === 'reviewChanges') {
       this.summary.changes = result;
+      this.touched.clear();
     }
   }
 
@@ -175,7 +189,7 @@ export class StatusModel {
       this.shown.delete(uri);
     }
     const changes = this.summary?.changes;
-    if (changes !== undefined && findings.length < before) {
+    if (changes !== undefined && findings.length < before && this.touched.has(uri)) {
       const left = { ...changes, findings: Math.max(0, changes.findings - (before - findings.length)) };
       this.summary = { ...summarizeChanges(left), changes: left };
     }

@@ -76,15 +76,22 @@ describe('the status bar', () => {
     const store = Uri.file('/work/store.py');
     const app = Uri.file(FILE);
     mock.setDiagnostics(store, [finding(3), finding(9)]); // published while the review ran
+    mock.setDiagnostics(app, [finding(1), finding(4), finding(7)]); // from an earlier Review File
     clients.respond = () => Promise.resolve(changesReviewed({ files: 2, findings: 3, usage: { total_tokens: 3000, cost_usd: null } }));
     await run('fusion-ls.reviewChanges');
-    mock.setDiagnostics(app, [finding(4)]); // a publish the editor reports after the answer
-    assert.strictEqual(statusText(), '$(sparkle) Fusion: 3 findings in 2 changed files');
+    mock.setDiagnostics(app, [finding(4)]); // the review's own publish, reported after its answer
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 3 findings in 2 changed files', 'the review replaced app.py’s findings');
+    const dismissal = clients.last.runServerCommand('fusion.dismiss', [store.toString(), ['f1'], 'baseline']);
     mock.setDiagnostics(store, [finding(9)]); // "dismiss — not a problem" on line 3
+    await dismissal;
     assert.strictEqual(statusText(), '$(sparkle) Fusion: 2 findings in 2 changed files');
-    mock.setDiagnostics(app, []); // the quick fix on line 4
+    mock.documentChanged.fire({ document: { uri: app } }); // the quick fix on line 4 …
+    mock.setDiagnostics(app, []); // … takes its finding off
     assert.strictEqual(statusText(), '$(sparkle) Fusion: 1 finding in 2 changed files');
     assert.match(statusTooltip(), /^Last Fusion run: 1 finding in 2 changed files · 6\.5 s/);
+    mock.documentClosed.fire({ uri: store }); // the server takes a closed file's findings off
+    mock.setDiagnostics(store, []);
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 0 findings in 2 changed files');
   });
 
   it('keeps a review of changes after Clear Findings on one of its files, less that file’s findings, until none is left', async () => {
