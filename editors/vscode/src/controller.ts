@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { ExecuteCommandParams, LanguageClientOptions, ProgressToken } from 'vscode-languageclient/node';
 import type { ClientFactory, FusionClient } from './client';
-import { OPEN_SETTINGS, SERVER_COMMANDS, type Action } from './ids';
+import { DISMISS, OPEN_SETTINGS, SERVER_COMMANDS, type Action } from './ids';
 import {
   COMMAND_SETTING,
   SECTION,
@@ -120,6 +120,10 @@ export class Controller implements vscode.Disposable {
    */
   private async track(action: Action, args: unknown[], send: () => Promise<unknown>): Promise<CommandResult | undefined> {
     const command = SERVER_COMMANDS[action];
+    const scope = scopeOf(args);
+    if (scope !== undefined) {
+      this.deps.status.apply({ type: 'touched', uri: scope.uri });
+    }
     this.deps.status.apply({ type: 'sent', action });
     let answer: unknown;
     try {
@@ -143,7 +147,7 @@ export class Controller implements vscode.Disposable {
     } else if (summary !== undefined) {
       this.deps.output.info(`${command}: ${summary.tooltip}`);
     }
-    this.deps.status.apply({ type: 'answered', action, result, scope: scopeOf(args) });
+    this.deps.status.apply({ type: 'answered', action, result, scope });
     return result;
   }
 
@@ -151,6 +155,9 @@ export class Controller implements vscode.Disposable {
   private executeCommand(command: string, args: unknown[], next: (command: string, args: unknown[]) => Promise<unknown>): Promise<unknown> {
     const action = ACTIONS.get(command);
     if (action === undefined) {
+      if (command === DISMISS && typeof args[0] === 'string') {
+        this.deps.status.apply({ type: 'touched', uri: args[0] });
+      }
       return next(command, args);
     }
     return this.track(action, args, () => next(command, args));

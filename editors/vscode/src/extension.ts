@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { DIAGNOSTIC_SOURCE, createLanguageClient } from './client';
 import { registerCommands } from './commands';
 import { Controller } from './controller';
-import { SECTION } from './serverOptions';
+import { RESTART_SETTINGS } from './serverOptions';
 import { StatusBar, type LineSpan } from './statusBar';
 
 let controller: Controller | undefined;
@@ -20,11 +20,13 @@ export function activate(context: vscode.ExtensionContext): Controller {
     current,
     ...registerCommands(current),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration(SECTION)) {
+      if (RESTART_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
         void current.restart();
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void current.restart()),
+    vscode.workspace.onDidChangeTextDocument(({ document }) => status.apply({ type: 'touched', uri: document.uri.toString() })),
+    vscode.workspace.onDidCloseTextDocument((document) => status.apply({ type: 'touched', uri: document.uri.toString() })),
     vscode.languages.onDidChangeDiagnostics((event) => {
       for (const uri of event.uris) {
         status.apply({ type: 'diagnostics', uri: uri.toString(), findings: fusionFindings(uri) });

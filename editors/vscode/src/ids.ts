@@ -22,4 +22,7 @@ export const SERVER_COMMANDS: Readonly<Record<Action, string>> = {
   clear: 'fusion.clear',
 };
 
+/** The server command behind the light bulb's "Fusion: dismiss …" actions. */
+export const DISMISS = 'fusion.dismiss';
+
 export const OPEN_SETTINGS = 'workbench.action.openSettings';

@@ -11,6 +11,19 @@ import type { Mode } from './results';
 export const SECTION = 'fusion';
 export const DEFAULT_COMMAND = 'fusion-ls';
 export const COMMAND_SETTING = 'fusion.server.command';
+/**
+ * The settings the server is started with: a change restarts it. `fusion.trace.server` is not
+ * one: the language client applies it to the running server, and a restart would take every
+ * finding off the editor.
+ */
+export const RESTART_SETTINGS: readonly string[] = [
+  'fusion.server',
+  'fusion.mode',
+  'fusion.pool',
+  'fusion.judge',
+  'fusion.minAgreement',
+  'fusion.allowOutsideWorkspace',
+];
 
 export type ModelRef = string | { model: string; provider?: string };
 
@@ -196,7 +209,7 @@ export function installMessage(command: string): string {
   const where = command === DEFAULT_COMMAND ? `"${command}" was not found on PATH` : `"${command}" was not found or is not executable`;
   return (
     `Fusion: the fusion-ls language server ${where}. ` +
-    'Install it with `pip install fusion-ls` (or run `make` in the fusion-ls repository, which creates `.venv/bin/fusion-ls`), ' +
+    'Install it from a fusion-ls checkout with `pip install /path/to/fusion-ls` (it is not on PyPI), or run `make` in the checkout, which creates `.venv/bin/fusion-ls`; ' +
     `then set "${COMMAND_SETTING}" to the program's path.`
   );
 }

@@ -38,7 +38,9 @@ export type StatusEvent =
       value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
     }
   /** The Fusion findings a document shows now (after a quick fix, an edit, a later review). */
-  | { type: 'diagnostics'; uri: string; findings: LineSpan[] };
+  | { type: 'diagnostics'; uri: string; findings: LineSpan[] }
+  /** Something was done to a document that may take findings off it: an edit, closing it, a dismissal, a command on it. */
+  | { type: 'touched'; uri: string };
 
 export interface StatusCommand {
   command: string;
@@ -65,6 +67,12 @@ interface Summary {
   failed?: boolean;
   /** A landed review, kept so that its count can follow the findings the editor still shows. */
   review?: { result: Reviewed; scope: Scope };
+  /**
+   * A landed review of changes, kept so that its count follows its files: the answer does not
+   * say which file holds which finding, so each finding a file loses once it is touched (a
+   * dismissal, a quick fix, Clear Findings) is taken off.
+   */
+  changes?: ChangesReviewed;
 }
 
 export class StatusModel {
@@ -75,6 +83,14 @@ export class StatusModel {
   /** Commands sent and not answered yet. */
   private readonly pending: Action[] = [];
   private summary: Summary | undefined;
+  /** How many Fusion findings each document shows now, as last heard (documents with none left out). */
+  private readonly shown = new Map<string, number>();
+  /**
+   * Documents touched since the last review of changes landed. Only their losses count: the
+   * editor reports the review's own diagnostics late (after its answer, debounced), and a file
+   * whose earlier findings the review replaced with fewer has lost nothing of the review's.
+   */
+  private readonly touched = new Set<string>();
 
   apply(event: StatusEvent): StatusView {
     switch (event.type) {
@@ -96,10 +112,7 @@ export class StatusModel {
         if (index >= 0) {
           this.pending.splice(index, 1);
         }
-        this.summary = summarize(event.result, event.error);
-        if (this.summary !== undefined && event.result?.kind === 'review' && event.result.status === 'ok' && event.scope) {
-          this.summary.review = { result: event.result, scope: event.scope };
-        }
+        this.onAnswer(event.result, event.error, event.scope);
         break;
       }
       case 'progress':
@@ -108,8 +121,42 @@ export class StatusModel {
       case 'diagnostics':
         this.recount(event.uri, event.findings);
         break;
+      case 'touched':
+        if (this.summary?.changes !== undefined) {
+          this.touched.add(event.uri);
+        }
+        break;
     }
     return this.view();
+  }
+
+  private onAnswer(result: CommandResult | undefined, error: string | undefined, scope: Scope | undefined): void {
+    if (result?.kind === 'clear' && result.status === 'ok' && error === undefined && this.outlivesClear(scope)) {
+      return; // the summary's count follows the cleared document's findings going
+    }
+    this.summary = summarize(result, error);
+    if (this.summary === undefined || result?.status !== 'ok' || error !== undefined) {
+      return;
+    }
+    if (result.kind === 'review' && scope !== undefined) {
+      this.summary.review = { result, scope };
+    } else if (result.kind === 'reviewChanges') {
+      this.summary.changes = result;
+      this.touched.clear();
+    }
+  }
+
+  /**
+   * Clear Findings takes one document's findings off: a summary that still counts findings in
+   * other documents stays. (The cleared document's diagnostics may be reported before or after
+   * the answer, so its count is taken off here in advance.)
+   */
+  private outlivesClear(scope: Scope | undefined): boolean {
+    const { review, changes } = this.summary ?? {};
+    if (changes !== undefined) {
+      return changes.findings - (scope === undefined ? 0 : (this.shown.get(scope.uri) ?? 0)) > 0;
+    }
+    return review !== undefined && review.scope.uri !== scope?.uri;
   }
 
   private onProgress(
@@ -130,8 +177,22 @@ export class StatusModel {
     this.progress.set(token, message);
   }
 
-  /** The last review's count follows its findings still shown in the reviewed lines. */
+  /**
+   * The last review's count follows its findings still shown in the reviewed lines; the last
+   * review of changes loses as many findings as a document does.
+   */
   private recount(uri: string, findings: LineSpan[]): void {
+    const before = this.shown.get(uri) ?? 0;
+    if (findings.length > 0) {
+      this.shown.set(uri, findings.length);
+    } else {
+      this.shown.delete(uri);
+    }
+    const changes = this.summary?.changes;
+    if (changes !== undefined && findings.length < before && this.touched.has(uri)) {
+      const left = { ...changes, findings: Math.max(0, changes.findings - (before - findings.length)) };
+      this.summary = { ...summarizeChanges(left), changes: left };
+    }
     const review = this.summary?.review;
     if (review === undefined || review.scope.uri !== uri) {
       return;

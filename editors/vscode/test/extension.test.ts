@@ -161,7 +161,7 @@ describe('server options from settings', () => {
 });
 
 describe('a missing server', () => {
-  const INSTALL = /pip install fusion-ls/;
+  const INSTALL = /pip install \/path\/to\/fusion-ls/;
 
   it('shows one install notification with a button that opens the setting', async () => {
     mock.settings['fusion.server.command'] = 'fusion-ls-not-installed-anywhere';
@@ -347,6 +347,26 @@ describe('restarts', () => {
     assert.strictEqual(clients.built.length, 2);
     assert.deepStrictEqual(clients.last.clientOptions.initializationOptions, { trusted: true, mode: 'best-of' });
     assert.deepStrictEqual(clients.last.serverOptions.args, ['--log-level', 'INFO']);
+  });
+
+  it('does not restart for fusion.trace.server, which the running client applies itself', async () => {
+    const controller = start();
+    await controller.ready();
+    mock.changeSettings({ 'fusion.trace.server': 'verbose' });
+    await controller.ready();
+    assert.strictEqual(clients.built.length, 1, 'a restart would take every finding off the editor');
+    assert.strictEqual(clients.last.disposed, false);
+  });
+
+  it('restarts for every other setting the manifest contributes', async () => {
+    const controller = start();
+    await controller.ready();
+    const settings = Object.keys(manifest.contributes.configuration.properties).filter((key) => key !== 'fusion.trace.server');
+    for (const [index, key] of settings.entries()) {
+      mock.changeSettings({ [key]: mock.settings[key] });
+      await controller.ready();
+      assert.strictEqual(clients.built.length, index + 2, key);
+    }
   });
 
   it('restarts as trusted when the workspace is granted trust', async () => {

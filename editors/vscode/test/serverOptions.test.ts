@@ -185,7 +185,8 @@ describe('serverOptions', () => {
 describe('install message and spawn errors', () => {
   it('says how to install and which setting to change', () => {
     const text = installMessage('fusion-ls');
-    assert.match(text, /pip install fusion-ls/);
+    assert.match(text, /pip install \/path\/to\/fusion-ls/);
+    assert.doesNotMatch(text, /pip install fusion-ls/, 'fusion-ls is not on PyPI: that name would install something else, or nothing');
     assert.match(text, /make/);
     assert.match(text, /\.venv\/bin\/fusion-ls/);
     assert.match(text, /fusion\.server\.command/);

@@ -5,7 +5,7 @@
  * real workbench (see workbench/run.mjs, which checks the same there).
  */
 import * as assert from 'assert';
-import { reviewed } from './fixtures';
+import { changesReviewed, reviewed } from './fixtures';
 import { errors, output, program, run, start, statusText, statusTooltip } from './harness';
 import { clients, MessageType } from './mocks/languageclient';
 import { Position, Range, Uri, mock } from './mocks/vscode';
@@ -69,6 +69,66 @@ describe('the status bar', () => {
     assert.match(statusTooltip(), /^Last Fusion run: 1 finding · merge/);
     mock.setDiagnostics(Uri.file('/work/other.py'), []);
     assert.strictEqual(statusText(), '$(sparkle) Fusion: 1 finding', 'another file does not count');
+  });
+
+  it('counts a review of changes down as its findings are dismissed or fixed, in any of its files', async () => {
+    await start().ready();
+    const store = Uri.file('/work/store.py');
+    const app = Uri.file(FILE);
+    mock.setDiagnostics(store, [finding(3), finding(9)]); // published while the review ran
+    mock.setDiagnostics(app, [finding(1), finding(4), finding(7)]); // from an earlier Review File
+    clients.respond = () => Promise.resolve(changesReviewed({ files: 2, findings: 3, usage: { total_tokens: 3000, cost_usd: null } }));
+    await run('fusion-ls.reviewChanges');
+    mock.setDiagnostics(app, [finding(4)]); // the review's own publish, reported after its answer
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 3 findings in 2 changed files', 'the review replaced app.py’s findings');
+    const dismissal = clients.last.runServerCommand('fusion.dismiss', [store.toString(), ['f1'], 'baseline']);
+    mock.setDiagnostics(store, [finding(9)]); // "dismiss — not a problem" on line 3
+    await dismissal;
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 2 findings in 2 changed files');
+    mock.documentChanged.fire({ document: { uri: app } }); // the quick fix on line 4 …
+    mock.setDiagnostics(app, []); // … takes its finding off
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 1 finding in 2 changed files');
+    assert.match(statusTooltip(), /^Last Fusion run: 1 finding in 2 changed files · 6\.5 s/);
+    mock.documentClosed.fire({ uri: store }); // the server takes a closed file's findings off
+    mock.setDiagnostics(store, []);
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 0 findings in 2 changed files');
+  });
+
+  it('keeps a review of changes after Clear Findings on one of its files, less that file’s findings, until none is left', async () => {
+    await start().ready();
+    const store = Uri.file('/work/store.py');
+    const app = Uri.file(FILE);
+    mock.setDiagnostics(store, [finding(3), finding(9)]);
+    mock.setDiagnostics(app, [finding(4)]);
+    clients.respond = () => Promise.resolve(changesReviewed({ files: 2, findings: 3, usage: { total_tokens: 3000, cost_usd: null } }));
+    await run('fusion-ls.reviewChanges');
+    mock.editor(FILE, [0, 0, 0, 0]);
+    clients.respond = () => {
+      mock.setDiagnostics(app, []); // the server publishes the cleared file before it answers
+      return Promise.resolve({ kind: 'clear', status: 'ok' });
+    };
+    await run('fusion-ls.clearFindings');
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 2 findings in 2 changed files', 'store.py still shows two');
+    mock.editor('/work/store.py', [0, 0, 0, 0]);
+    clients.respond = () => Promise.resolve({ kind: 'clear', status: 'ok' });
+    await run('fusion-ls.clearFindings');
+    assert.strictEqual(statusText(), '$(sparkle) Fusion', 'nothing the review counted is left');
+    mock.setDiagnostics(store, []); // … or after it answered
+    assert.strictEqual(statusText(), '$(sparkle) Fusion');
+  });
+
+  it('keeps the count of a review of another file after Clear Findings here, and goes idle for its own', async () => {
+    await start().ready();
+    mock.editor(FILE, [0, 0, 10, 0]);
+    clients.respond = () => Promise.resolve(reviewed({ findings: 2 }));
+    await run('fusion-ls.reviewSelection');
+    mock.editor('/work/other.py', [0, 0, 0, 0]);
+    clients.respond = () => Promise.resolve({ kind: 'clear', status: 'ok' });
+    await run('fusion-ls.clearFindings');
+    assert.strictEqual(statusText(), '$(sparkle) Fusion: 2 findings', 'app.py still shows its findings');
+    mock.editor(FILE, [0, 0, 0, 0]);
+    await run('fusion-ls.clearFindings');
+    assert.strictEqual(statusText(), '$(sparkle) Fusion');
   });
 });
 

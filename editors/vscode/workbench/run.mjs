@@ -256,7 +256,7 @@ const CHECKS = [
       await ui.closeWidgets();
       await ui.setRemoteSetting('fusion.server.command', '/nonexistent/fusion-ls');
       const shown = await ui.until('a notification saying how to install fusion-ls', async () => {
-        const install = (await ui.notifications()).filter((n) => n.includes('pip install fusion-ls'));
+        const install = (await ui.notifications()).filter((n) => n.includes('pip install /path/to/fusion-ls'));
         return install.length > 0 ? install : undefined;
       });
       assert(shown.length === 1, `one install notification, not ${shown.length}: ${JSON.stringify(shown)}`);

@@ -232,6 +232,8 @@ export const mock = {
   /** Diagnostics by URI string, as `languages.getDiagnostics` returns them. */
   diagnostics: new Map<string, Diagnostic[]>(),
   diagnosticsChanged: new EventEmitter<{ uris: Uri[] }>(),
+  documentChanged: new EventEmitter<{ document: { uri: Uri } }>(),
+  documentClosed: new EventEmitter<{ uri: Uri }>(),
 
   reset(): void {
     this.commands.clear();
@@ -245,6 +247,8 @@ export const mock = {
     this.trustGranted.dispose();
     this.diagnostics.clear();
     this.diagnosticsChanged.dispose();
+    this.documentChanged.dispose();
+    this.documentClosed.dispose();
     window.activeTextEditor = undefined;
     workspace.isTrusted = true;
     workspace.workspaceFolders = undefined;
@@ -354,5 +358,11 @@ export const workspace = {
   },
   onDidGrantWorkspaceTrust(listener: Listener<void>): Disposable {
     return mock.trustGranted.event(listener);
+  },
+  onDidChangeTextDocument(listener: Listener<{ document: { uri: Uri } }>): Disposable {
+    return mock.documentChanged.event(listener);
+  },
+  onDidCloseTextDocument(listener: Listener<{ uri: Uri }>): Disposable {
+    return mock.documentClosed.event(listener);
   },
 };
