@@ -288,7 +288,9 @@ async def test_cancelling_the_progress_aborts_the_review(
 async def test_progress_reports_models_and_judging(
     client: LanguageClient, root: Path, fake: FakeOpenAI
 ) -> None:
-    script(fake)
+    # Reports made before the editor has agreed to the progress are folded into its begin (the
+    # models are not kept waiting for that round trip); models as slow as real ones answer after.
+    script(fake, delay=0.2)
     uri = document(client, root, "progress.py")
     known = set(client.progress_reports)
 

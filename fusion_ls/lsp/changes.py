@@ -153,7 +153,7 @@ class Changes:
             server.show("fusion-ls: no uncommitted changes to review")
             return _result([], skipped, 0.0)
         started = time.monotonic()
-        progress = await WorkDone.start(server, "Fusion: review changes")
+        progress = WorkDone(server, "Fusion: review changes")
         gate = asyncio.Semaphore(server.settings_for(folders[0]).review.max_concurrency)
         outcomes: list[_Outcome] = []
 
@@ -166,7 +166,7 @@ class Changes:
         try:
             await asyncio.gather(*(gated(change) for change in wanted))
         except asyncio.CancelledError:
-            progress.end("cancelled")
+            await progress.end("cancelled")
             raise
         result = _result(outcomes, skipped, time.monotonic() - started)
         failed = [o for o in outcomes if o.reason is not None]
@@ -174,7 +174,7 @@ class Changes:
             reasons = "; ".join(f"{o.path}: {o.reason}" for o in failed[:3])
             server.show(f"fusion-ls: not reviewed: {reasons}", types.MessageType.Warning)
         in_files = f"{_count(result.findings, 'finding')} in {_count(result.files, 'file')}"
-        progress.end(in_files, f"reviewed changes: {in_files}")
+        await progress.end(in_files, f"reviewed changes: {in_files}")
         return result
 
     async def _on_save(self, uri: str, delay: float) -> CommandResult:
@@ -190,14 +190,14 @@ class Changes:
         change = known.change(file, text)
         if change is None:
             return _result([], [], 0.0)
-        progress = await WorkDone.start(self._server, "Fusion: review on save")
+        progress = WorkDone(self._server, "Fusion: review on save")
         try:
             outcome = await self._review_one(change, (snapshot, text))
         except asyncio.CancelledError:
-            progress.end("cancelled")
+            await progress.end("cancelled")
             raise
         result = _result([outcome], [], outcome.review.elapsed_s if outcome.review else 0.0)
-        progress.end(outcome.reason or f"{_count(result.findings, 'finding')} on save")
+        await progress.end(outcome.reason or f"{_count(result.findings, 'finding')} on save")
         return result
 
     async def _review_one(self, change: Change, buffer: tuple[Snapshot, str] | None) -> _Outcome:

@@ -129,7 +129,7 @@ class _Job:
             workspace=server.root_path(),
         )
         events = engine.explain(request) if self._kind == "explain" else engine.review(request)
-        progress = await WorkDone.start(server, f"Fusion: {self._kind}")
+        progress = WorkDone(server, f"Fusion: {self._kind}")
         text_so_far = Progress()
 
         def on_event(event: Event) -> None:
@@ -143,15 +143,15 @@ class _Job:
         try:
             result = await drain(events, on_event)
         except FusionError as error:
-            progress.end(str(error))
+            await progress.end(str(error))
             self._hide_provisional()
             server.show(f"fusion-ls: {error}", types.MessageType.Warning)
             return NotDone(kind=self._kind, status="error", message=str(error))
         except asyncio.CancelledError:
-            progress.end("cancelled")
+            await progress.end("cancelled")
             self._hide_provisional()
             raise
-        progress.end(text_so_far.parts[0] if text_so_far.parts else "done", _summary(result))
+        await progress.end(text_so_far.parts[0] if text_so_far.parts else "done", _summary(result))
         if isinstance(result, FusedReview):
             return self._land_review(snapshot, result)
         return self._land_explanation(snapshot, result)
@@ -228,39 +228,52 @@ class _Job:
 
 
 class WorkDone:
-    """A cancellable work-done progress, or a closing message for clients without one."""
+    """A cancellable work-done progress, or a closing message for clients without one.
 
-    def __init__(self, server: FusionServer, token: str | None) -> None:
+    The editor is asked for the progress token alongside the work, not before it: the request is
+    a round trip to the editor (a few milliseconds locally, far more over SSH or WSL) that the
+    models need not wait for. Until the editor agrees, reports are kept as the message to begin
+    with; `end` waits for the begin, since clients say how the work ended from the end, and
+    before the command's answer.
+    """
+
+    def __init__(self, server: FusionServer, title: str) -> None:
         self._server = server
-        self._token = token
+        self._token: str | None = None
+        self._message = "starting"
+        self._refused = not _shows_progress(server)
+        self._task = asyncio.current_task()
+        self._created: asyncio.Future[None] | None = None
+        if not self._refused:
+            self._created = asyncio.ensure_future(self._create(title))
 
-    @classmethod
-    async def start(cls, server: FusionServer, title: str) -> WorkDone:
-        window = server.client_capabilities.window
-        if not (window and window.work_done_progress):
-            return cls(server, None)
+    async def _create(self, title: str) -> None:
         token = f"fusion-{uuid.uuid4()}"
         try:
-            await server.work_done_progress.create_async(token)
+            await self._server.work_done_progress.create_async(token)
         except Exception:  # the client refused; fall back to messages
             log.debug("work done progress refused", exc_info=True)
-            return cls(server, None)
-        server.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
+            self._refused = True
+            return
+        self._server.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message=self._message)
         )
-        task = asyncio.current_task()
-        future = server.work_done_progress.tokens.get(token)
+        self._token = token
+        future = self._server.work_done_progress.tokens.get(token)
+        task = self._task
         if future is not None and task is not None:
             future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
-        return cls(server, token)
 
     def report(self, message: str) -> None:
+        self._message = message
         if self._token is not None:
             self._server.work_done_progress.report(
                 self._token, types.WorkDoneProgressReport(message=message)
             )
 
-    def end(self, message: str, summary: str | None = None) -> None:
+    async def end(self, message: str, summary: str | None = None) -> None:
+        if self._created is not None:
+            await asyncio.shield(self._created)
         if self._token is not None:
             self._server.work_done_progress.end(
                 self._token, types.WorkDoneProgressEnd(message=message)
@@ -268,6 +281,11 @@ class WorkDone:
             self._server.work_done_progress.tokens.pop(self._token, None)
         elif summary is not None:
             self._server.show(f"fusion-ls: {summary}")
+
+
+def _shows_progress(server: FusionServer) -> bool:
+    window = server.client_capabilities.window
+    return bool(window and window.work_done_progress)
 
 
 def _summary(result: FusedReview | FusedExplanation) -> str:

@@ -93,6 +93,7 @@ class FusionServer(LanguageServer):
         self.allow_outside_workspace = False
         self.last_good: dict[Path | None, Settings] = {}
         self.warned: set[str] = set()
+        self.config_shown: dict[str, list[types.Diagnostic]] = {}  # what each config file shows
         self.noticed: set[str] = set()
         self._runtime: Runtime | None = None
 
@@ -151,11 +152,13 @@ class FusionServer(LanguageServer):
             elif issue.severity == "error":
                 self.show(f"fusion-ls settings: {issue}", types.MessageType.Error)
         for uri, found in by_uri.items():
-            lines = self.lines_of(uri)
+            lines = self.lines_of(uri) if found else []
             diagnostics = [lsp_mapping.config_diagnostic(issue, lines) for issue in found]
-            self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
-            )
+            if self.config_shown.get(uri) != diagnostics:  # every review loads the settings
+                self.config_shown[uri] = diagnostics
+                self.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+                )
             self._warn_once(uri, found)
 
     def _warn_once(self, uri: str, issues: list[ConfigIssue]) -> None:
