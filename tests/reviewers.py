@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fake_openai import RecordedRequest, Reply
+from fake_openai import FakeOpenAI, RecordedRequest, Reply
 
 from fusion_ls.config.settings import Settings
 from fusion_ls.engine.engine import CodeRequest, Engine
@@ -70,6 +70,13 @@ SQLI = finding(
 
 def review(*findings: dict[str, Any], summary: str = "reviewed") -> str:
     return json.dumps({"findings": list(findings), "summary": summary})
+
+
+def pool_agrees(fake: FakeOpenAI, *findings: dict[str, Any]) -> None:
+    """alpha, beta and gamma (the tests' pool) each answer `findings`, and the judge merges."""
+    for model in ("alpha", "beta", "gamma"):
+        fake.script(model, Reply(content=review(*findings)))
+    fake.script("judge", merging_judge)
 
 
 def answers_in(request: RecordedRequest) -> dict[str, list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, Reply
-from reviewers import finding, merging_judge, review
+from reviewers import finding, merging_judge, pool_agrees, review
 
 from fusion_ls.cli.parser import build_parser
 from fusion_ls.cli.targets import from_diff, from_paths
@@ -291,9 +291,7 @@ def test_a_nested_project_s_own_excludes_hold_in_a_review_of_many_files(
 ) -> None:
     """A monorepo: `gen/` has its own `.fusion.toml` excluding its generated code. The file is
     skipped as excluded (listed with the other skipped files), not refused mid-run (exit 3)."""
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review()))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai)
     (workspace.root / "gen").mkdir()
     (workspace.root / "gen" / ".fusion.toml").write_text('[review]\nexclude = ["*_pb2.py"]\n')
     (workspace.root / "gen" / "api_pb2.py").write_text("x = 1\n")

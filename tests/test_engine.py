@@ -11,6 +11,7 @@ from reviewers import (
     finding,
     is_round,
     merging_judge,
+    pool_agrees,
     review,
     run,
     run_review,
@@ -185,9 +186,7 @@ async def test_no_judge_call_when_every_model_agrees(fake_openai: FakeOpenAI) ->
 
 
 async def test_judge_on_agreement_true_still_asks_the_judge(fake_openai: FakeOpenAI) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(DIV)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, DIV)
 
     await run_review(settings_for(fake_openai.base_url, judge_on_agreement=True))
 

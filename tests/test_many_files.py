@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from cli_workspace import Workspace, fake_user_config
-from fake_openai import FakeOpenAI, Reply
-from reviewers import SAMPLE, finding, merging_judge, review
+from fake_openai import FakeOpenAI
+from reviewers import SAMPLE, finding, pool_agrees
 
 from fusion_ls.cli.targets import from_diff, from_paths
 from fusion_ls.engine.changes import parse_diff
@@ -59,9 +59,7 @@ def test_empty_and_non_utf8_files_are_skipped_not_failed(
 ) -> None:
     """A package's empty `__init__.py` (or a Latin-1 file) made a directory review exit 3,
     "not every file was reviewed by a model", as if a model had failed."""
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(CHANGED)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, CHANGED)
     package = workspace.root / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("\n \n")
@@ -129,9 +127,7 @@ def test_the_diff_parser_knows_binary_files_submodules_and_deletions_only() -> N
 def test_review_of_several_files_groups_the_output_and_one_sarif_log_holds_them(
     workspace: Workspace, fake_openai: FakeOpenAI
 ) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(CHANGED)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, CHANGED)
     (workspace.root / "other.py").write_text(SAMPLE.read_text())
 
     text = workspace.run("review", "sample.py", "other.py", "--quiet")
@@ -156,9 +152,7 @@ def test_review_of_several_files_groups_the_output_and_one_sarif_log_holds_them(
 def test_review_diff_sends_only_the_changed_hunks_with_context(
     workspace: Workspace, fake_openai: FakeOpenAI
 ) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(CHANGED)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, CHANGED)
     repository(workspace.root)
     source = SAMPLE.read_text().splitlines(keepends=True)
     source[1] = "    total = 0  # changed\n"
@@ -198,9 +192,7 @@ def test_dry_run_lists_what_would_be_sent_and_sends_nothing(
 def test_one_progress_line_counts_files_models_and_spend(
     workspace: Workspace, fake_openai: FakeOpenAI
 ) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(CHANGED)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, CHANGED)
     (workspace.root / "other.py").write_text(SAMPLE.read_text())
 
     result = workspace.run("review", "sample.py", "other.py")
@@ -282,9 +274,7 @@ def test_without_a_key_python_and_shell_files_say_the_key_once(
 def test_a_diff_hunk_inside_a_function_goes_with_the_function_s_def_line(
     workspace: Workspace, fake_openai: FakeOpenAI
 ) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review()))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai)
     config = workspace.root / "xdg" / "fusion-ls" / "config.toml"
     # A diff's hunks get `diff_context_lines` (a selection would get the default 30 lines).
     config.write_text(config.read_text() + "\n[review]\ndiff_context_lines = 3\n")
@@ -336,9 +326,7 @@ def test_a_file_over_the_input_limit_is_skipped_not_a_failed_run(
 ) -> None:
     """A generated fixture in a pull request is over `limits.max_input_tokens`: it is named as
     skipped and why, the other files are reviewed, and the run does not fail for it."""
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review()))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai)
     (workspace.root / "fixture.py").write_text("".join(f"ROW_{n} = {n}\n" for n in range(2000)))
     workspace.user_config(
         fake_user_config(fake_openai.base_url, "[limits]\nmax_input_tokens = 6000\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_workspace import Workspace
 from fake_openai import FakeOpenAI, Reply
-from reviewers import DIV, SQLI, finding, merging_judge, review
+from reviewers import DIV, SQLI, finding, merging_judge, pool_agrees, review
 
 from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.engine.baseline import Baseline
@@ -220,9 +220,7 @@ def test_rule_files_nearest_the_file_are_found_capped_and_redacted(tmp_path: Pat
 
 
 def _script(fake: FakeOpenAI, *findings: dict[str, object]) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake.script(model, Reply(content=review(*findings)))
-    fake.script("judge", merging_judge)
+    pool_agrees(fake, *findings)
 
 
 def test_a_suppression_in_the_file_hides_its_finding_in_the_cli(

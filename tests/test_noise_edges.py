@@ -11,7 +11,7 @@ import pytest
 from cli_workspace import Run, Workspace, fake_user_config
 from fake_openai import FakeOpenAI, Reply
 from pydantic import ValidationError
-from reviewers import DIV, merging_judge, review
+from reviewers import DIV, merging_judge, pool_agrees, review
 from test_noise_controls import legacy_rule
 
 from fusion_ls.config.settings import ReviewSettings, Settings
@@ -192,9 +192,7 @@ def test_a_renamed_file_keeps_its_baseline_but_a_copy_does_not(
     workspace: Workspace, fake_openai: FakeOpenAI
 ) -> None:
     (workspace.root / ".git").mkdir()
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(DIV)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, DIV)
     sample = workspace.root / "sample.py"
     wrote = workspace.run("review", "sample.py", "--quiet", "--write-baseline",
                           ".fusion-baseline.json")  # fmt: skip

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from fake_openai import FakeOpenAI, Reply
-from reviewers import SAMPLE, finding, merging_judge, review, run, settings_for
+from reviewers import SAMPLE, finding, merging_judge, pool_agrees, review, run, settings_for
 
 from fusion_ls.engine.engine import CodeRequest, Engine
 from fusion_ls.engine.events import ModelFinished, Provisional, ReviewFinished, drain
@@ -32,9 +32,7 @@ GREET = finding(14, '"Hello, " + name', "Use an f-string", severity="hint", cate
 async def test_a_review_of_two_ranges_sends_two_windows_and_keeps_only_their_findings(
     fake_openai: FakeOpenAI,
 ) -> None:
-    for model in ("alpha", "beta", "gamma"):
-        fake_openai.script(model, Reply(content=review(DIV, SQLI, GREET)))
-    fake_openai.script("judge", merging_judge)
+    pool_agrees(fake_openai, DIV, SQLI, GREET)
     ranges = (LineRange(start=13, end=14), LineRange(start=4, end=5))
     settings = settings_for(fake_openai.base_url, quorum=3)
     settings = settings.model_copy(
