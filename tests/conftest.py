@@ -14,3 +14,10 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     """A started fake OpenAI-compatible server (real sockets), stopped after the test."""
     with FakeOpenAI() as fake:
         yield fake
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    """One fake for a module's tests, which share a language server set up against it."""
+    with FakeOpenAI() as server:
+        yield server

@@ -5,7 +5,7 @@ not bring it back, even after lines were inserted above it."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +30,6 @@ from reviewers import DIV, SAMPLE, SQLI, merging_judge, review
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TEXT = SAMPLE.read_text()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

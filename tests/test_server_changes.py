@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +53,6 @@ def on_every_reviewed_line(request: RecordedRequest) -> Reply:
 def reviewed(fake: FakeOpenAI, model: str = "alpha") -> set[tuple[str, str]]:
     """(path, reviewed lines) of each code block `model` was sent."""
     return {header for r in fake.requests_for(model) for header in _HEADER.findall(r.prompt_text)}
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

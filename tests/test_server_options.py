@@ -4,7 +4,7 @@ work-done progress, trust warnings and `.fusion.toml` saved in the editor."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,12 +29,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 TEXT = SAMPLE.read_text()
 FIX = {"line_start": 5, "line_end": 5, "replacement": "    return 0.0"}
 DIV = finding(5, "return total / len(values)", "Division by zero", fix=FIX)
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
