@@ -20,7 +20,13 @@ from pathlib import Path
 from fusion_ls.cli.baselines import write_baseline
 from fusion_ls.cli.fixes import fix_file, read_source, report_fixes
 from fusion_ls.cli.github import github_annotations, say_run_failed
-from fusion_ls.cli.report import TextStyle, exit_code, models_answered, render_review
+from fusion_ls.cli.report import (
+    TextStyle,
+    analyzers_only,
+    exit_code,
+    models_answered,
+    render_review,
+)
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
 from fusion_ls.config.settings import MinAgreement, Settings
@@ -287,7 +293,7 @@ def _why_silent(review: FusedReview, require_models: str | None) -> str:
     failed = [run for run in review.models if run.status != "ok" and not is_analyzer(run.model)]
     reason = review.notice or "; ".join(f"{run.model}: {run.error or run.status}" for run in failed)
     if require_models and models_answered(review.models, analyzers_count=True):
-        return f"only local analyzers ran ({require_models} asks for models); {reason}"
+        return analyzers_only(require_models, reason)
     return reason
 
 

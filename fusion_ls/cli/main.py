@@ -35,6 +35,7 @@ from fusion_ls.cli.parser import build_parser
 from fusion_ls.cli.progress import ProgressLine, StreamedFindings
 from fusion_ls.cli.report import (
     TextStyle,
+    analyzers_only,
     details_for,
     exit_code,
     models_answered,
@@ -184,13 +185,9 @@ def _code_command(args: argparse.Namespace) -> int:
         say_run_failed("fusion-ls: no model answered; see each model's status above", args.format)
         return EXIT_NO_MODEL
     if required and not models_answered(result.models):
-        accept = "drop --require-models" if required == "--require-models" else "set CI=false"
-        why = f": {result.notice}" if isinstance(result, FusedReview) and result.notice else ""
+        notice = result.notice if isinstance(result, FusedReview) else None
         say_run_failed(
-            f"fusion-ls: no model answered, only local analyzers ({required} asks for models)"
-            f"{why}; set the provider's key (a fork's pull request gets no secrets) or {accept} "
-            "to accept the analyzers' review",
-            args.format,
+            f"fusion-ls: no model answered, {analyzers_only(required, notice)}", args.format
         )
         return EXIT_NO_MODEL
     if isinstance(result, FusedReview):

@@ -204,6 +204,17 @@ def exit_code(review: FusedReview, fail_on: Severity | None) -> int:
     return int(any(SEVERITIES.index(f.severity) <= threshold for f in review.findings))
 
 
+def analyzers_only(required: str, reason: str | None) -> str:
+    """Why a run that asks for models (`required`: `CI=true` or `--require-models`) fails when
+    only local analyzers answered, and the two ways out."""
+    accept = "drop --require-models" if required == "--require-models" else "set CI=false"
+    why = f": {reason}" if reason else ""
+    return (
+        f"only local analyzers ({required} asks for models){why}; set the provider's key (a "
+        f"fork's pull request gets no secrets) or {accept} to accept the analyzers' review"
+    )
+
+
 def models_answered(runs: Sequence[ModelRun], *, analyzers_count: bool = False) -> bool:
     """Whether a model (not a local analyzer, named `tool:…`) answered; with
     `analyzers_count`, whether anyone did."""
