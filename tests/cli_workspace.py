@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 from fake_openai import FakeOpenAI
 from reviewers import SAMPLE
 
+from fusion_ls.config.settings import ReviewSettings
 from fusion_ls.findings import FusedReview
 
 KEY = "sk-or-v1-test-key-0123456789abcdef"
@@ -56,6 +57,13 @@ class Workspace:
         path = self.root / "xdg" / "fusion-ls" / "config.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def project_review(*exclude: str) -> Callable[[Path], ReviewSettings]:
+    """Every file's review settings, for `from_paths` and `from_diff`: the defaults, with these
+    `review.exclude` patterns."""
+    review = ReviewSettings(exclude=list(exclude))
+    return lambda _: review
 
 
 def fake_user_config(base_url: str, more: str = "") -> str:

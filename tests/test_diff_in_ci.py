@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_workspace import Workspace
+from cli_workspace import Workspace, project_review
 from fake_openai import FakeOpenAI, Reply
 from reviewers import finding, merging_judge, pool_agrees, review
 
@@ -54,7 +54,7 @@ def test_files_with_spaces_or_non_ascii_names_are_reviewed_whatever_the_diff_pre
     branch_with_changes(tmp_path)
     git(tmp_path, "config", "diff.mnemonicPrefix", "true")
 
-    targets = from_diff("main", False, [], tmp_path)
+    targets = from_diff("main", False, tmp_path, project_review())
 
     changed = (LineRange(start=2, end=2),)
     assert [(t.file, t.ranges) for t in targets.files] == [
@@ -78,7 +78,7 @@ def test_review_exclude_holds_for_a_diff_seen_from_a_subfolder(
 
     for cwd in (tmp_path, tmp_path / "vendor"):
         monkeypatch.chdir(cwd)
-        targets = from_diff(None, False, ["vendor/**"], cwd)
+        targets = from_diff(None, False, cwd, project_review("vendor/**"))
 
         assert [t.file.name for t in targets.files] == ["app.py"]
         [(path, why)] = targets.skipped
@@ -98,15 +98,15 @@ def test_a_base_the_clone_cannot_reach_says_what_to_fetch(tmp_path: Path) -> Non
     git(origin, "fetch", "-q", str(tmp_path / "other"), "main:unrelated")
 
     with pytest.raises(UsageError, match=r"origin/main: no such .*`fetch-depth: 0`"):
-        from_diff("origin/main", False, [], shallow)
+        from_diff("origin/main", False, shallow, project_review())
     git(shallow, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
     with pytest.raises(UsageError, match=r"no commit in common with HEAD; this clone is shallow"):
-        from_diff("origin/main", False, [], shallow)
+        from_diff("origin/main", False, shallow, project_review())
     with pytest.raises(
         UsageError,
         match=r"unrelated: it has no commit in common with HEAD \(their histories are unrelated",
     ):
-        from_diff("unrelated", False, [], origin)
+        from_diff("unrelated", False, origin, project_review())
 
 
 def test_a_pull_request_with_nothing_to_review_still_gives_a_log_to_upload(
@@ -230,7 +230,7 @@ def test_a_directory_review_names_submodules_and_files_deleted_but_not_committed
     (project / ".#app.py").symlink_to("dev@host.1234:1700000000")  # Emacs's lock of a buffer
     (project / "yarn.lock").write_text("# yarn lockfile v1\n")
 
-    targets = from_paths([str(project)], [])
+    targets = from_paths([str(project)], project_review())
 
     assert [t.file.name for t in targets.files] == [".gitmodules", "app.py"]
     assert sorted((p.name, why) for p, why in targets.skipped) == [
@@ -275,14 +275,14 @@ def test_a_diff_in_a_repository_without_commits_is_all_new_and_outside_one_says_
     (tmp_path / "loose").mkdir()
     monkeypatch.chdir(project)
 
-    targets = from_diff(None, False, [], project)
+    targets = from_diff(None, False, project, project_review())
 
     assert [(t.file.name, t.ranges) for t in targets.files] == [
         ("added.py", (LineRange(start=1, end=1),)),
         ("untracked.py", ()),
     ]
     with pytest.raises(UsageError, match="is not in a git work tree; review paths instead"):
-        from_diff(None, False, [], tmp_path / "loose")
+        from_diff(None, False, tmp_path / "loose", project_review())
 
 
 @pytest.mark.parametrize("how", [["."], ["--diff"]])

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_workspace import Workspace, fake_user_config
+from cli_workspace import Workspace, fake_user_config, project_review
 from fake_openai import FakeOpenAI
 from reviewers import SAMPLE, finding, pool_agrees
 
@@ -44,13 +44,13 @@ def test_paths_expand_directories_and_globs_and_skip_what_cannot_be_reviewed(
     (tmp_path / ".gitignore").write_text("ignored.py\n")
     repository(tmp_path)
 
-    targets = from_paths([str(tmp_path / "src"), str(tmp_path / "src" / "*.py")], [])
+    targets = from_paths([str(tmp_path / "src"), str(tmp_path / "src" / "*.py")], project_review())
 
     assert [t.file.name for t in targets.files] == ["a.py", "b.py"]  # each file once
     skipped = {path.name: why for path, why in targets.skipped}
     assert skipped["logo.png"] == "binary"
     assert skipped[".env"].startswith("excluded:")
-    whole = from_paths([str(tmp_path)], [])
+    whole = from_paths([str(tmp_path)], project_review())
     assert "ignored.py" not in [t.file.name for t in whole.files]  # .gitignore holds
 
 
@@ -67,7 +67,7 @@ def test_empty_and_non_utf8_files_are_skipped_not_failed(
     (package / "big.py").write_text("x = 1\n" + "\u00e9" * 5000)  # cut mid-character at 8 KB
     (package / "sample.py").write_text(SAMPLE.read_text())
 
-    targets = from_paths([str(package)], [])
+    targets = from_paths([str(package)], project_review())
     result = workspace.run("review", "pkg", "--quiet")
 
     skipped = {path.name: why for path, why in targets.skipped}
@@ -95,8 +95,8 @@ def test_a_diff_gives_the_changed_lines_of_each_changed_file(
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "out.py").write_text("generated\n")  # ignored: never
 
-    targets = from_diff(None, False, [], tmp_path)
-    staged = from_diff(None, True, [], tmp_path)
+    targets = from_diff(None, False, tmp_path, project_review())
+    staged = from_diff(None, True, tmp_path, project_review())
 
     assert [(t.file.name, t.ranges, t.hunks) for t in targets.files] == [
         ("new_name.py", (LineRange(start=4, end=4),), True),
@@ -208,8 +208,8 @@ def test_near_changes_widens_each_hunk(tmp_path: Path, monkeypatch: pytest.Monke
     text = (tmp_path / "x.py").read_text().replace("line 10\n", "line ten\n")
     (tmp_path / "x.py").write_text(text)
 
-    [exact] = from_diff(None, False, [], tmp_path).files
-    [near] = from_diff(None, False, [], tmp_path, near=3).files
+    [exact] = from_diff(None, False, tmp_path, project_review()).files
+    [near] = from_diff(None, False, tmp_path, project_review(), near=3).files
 
     assert exact.ranges == (LineRange(start=10, end=10),)
     assert near.ranges == (LineRange(start=7, end=13),)

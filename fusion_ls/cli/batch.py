@@ -29,7 +29,7 @@ from fusion_ls.cli.report import (
 )
 from fusion_ls.cli.sarif import artifact_uri, to_sarif_many
 from fusion_ls.cli.targets import Target, Targets, from_diff, from_paths
-from fusion_ls.config.settings import MinAgreement, Settings
+from fusion_ls.config.settings import MinAgreement, ReviewSettings, Settings
 from fusion_ls.engine.anchoring import split_lines
 from fusion_ls.engine.baseline import Baseline
 from fusion_ls.engine.budget import PROMPT_TOKENS, code_tokens
@@ -138,14 +138,16 @@ def _targets(
             "--lines reviews one file; with several paths or --diff each file's whole text or "
             "changed lines are reviewed"
         )
-    exclude, baseline = settings.review.exclude, settings.review.baseline
-    own = lambda file: settings_for(file).review  # noqa: E731
+
+    def review_for(file: Path) -> ReviewSettings:
+        return settings_for(file).review
+
     if args.diff is not None:
         near = settings.review.near_changes
-        return from_diff(args.diff or None, args.staged, exclude, Path.cwd(), near, baseline, own)
+        return from_diff(args.diff or None, args.staged, Path.cwd(), review_for, near)
     if args.staged:
         raise UsageError("--staged goes with --diff")
-    return from_paths(args.paths or ["."], exclude, baseline, own)
+    return from_paths(args.paths or ["."], review_for)
 
 
 def batch_command(

@@ -38,13 +38,11 @@ class Target:
 
 @dataclass
 class Targets:
-    """What is reviewed, and what is not and why; `exclude` and `baseline` (the settings of
-    those names) decide what never is, unless `own` gives a file its own project's review
-    settings (a nested project's `.fusion.toml` may exclude what the top one does not)."""
+    """What is reviewed, and what is not and why; the review settings of each file's own
+    project (`review_for`: a nested project's `.fusion.toml` may exclude what the top one does
+    not) decide what never is, by `exclude` and `baseline`."""
 
-    exclude: Sequence[str] = ()
-    baseline: str | None = None
-    own: Callable[[Path], ReviewSettings] | None = None
+    review_for: Callable[[Path], ReviewSettings]
     files: list[Target] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -60,11 +58,8 @@ class Targets:
         unreadable), or None. An empty `__init__.py` or a Latin-1 file in a directory is not a
         failed review."""
         real = file.resolve()  # patterns are read from the project root, whatever the cwd
-        exclude, baseline = self.exclude, self.baseline
-        if self.own is not None:
-            review = self.own(file)
-            exclude, baseline = review.exclude, review.baseline
-        reason = excluded_by(real, project_root(real), exclude, baseline)
+        review = self.review_for(file)
+        reason = excluded_by(real, project_root(real), review.exclude, review.baseline)
         if reason is not None:
             return f"excluded: {reason}"
         if reason := generated(file):
@@ -107,14 +102,9 @@ def _listed(folder: Path) -> list[Path]:
     return sorted(folder / name for name in out.split("\0") if name)
 
 
-def from_paths(
-    paths: Sequence[str],
-    exclude: Sequence[str],
-    baseline: str | None = None,
-    own: Callable[[Path], ReviewSettings] | None = None,
-) -> Targets:
+def from_paths(paths: Sequence[str], review_for: Callable[[Path], ReviewSettings]) -> Targets:
     """Files, directories and globs, each file once, in order."""
-    targets = Targets(exclude, baseline, own)
+    targets = Targets(review_for)
     seen: set[Path] = set()
     for spec in paths:
         path = Path(spec)
@@ -136,11 +126,9 @@ def from_paths(
 def from_diff(
     base: str | None,
     staged: bool,
-    exclude: Sequence[str],
     cwd: Path,
+    review_for: Callable[[Path], ReviewSettings],
     near: int = 0,
-    baseline: str | None = None,
-    own: Callable[[Path], ReviewSettings] | None = None,
 ) -> Targets:
     """The changed hunks of every changed file (each widened by `near` lines), paths relative
     to `cwd`. Without BASE or `staged`, the uncommitted work, as the editor's "review changes"
@@ -155,7 +143,7 @@ def from_diff(
         command.append(last_commit(root))  # the working tree, staged or not, against HEAD
     if base is not None:
         command.append(_merge_base(root, base))
-    targets = Targets(exclude, baseline, own)
+    targets = Targets(review_for)
     for file, ranges, skipped in parse_diff(git(root, *command, "--")):
         path = Path(_relative(root / file, cwd))
         if skipped:
